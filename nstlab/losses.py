@@ -5,6 +5,10 @@ Each takes feature maps (B, C, H, W) or matrices (C, N) of the generated image x
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from torch import Tensor
 
 from . import stats
@@ -58,3 +62,33 @@ def total_variation(img: Tensor) -> Tensor:
     dw = (img[..., :, 1:] - img[..., :, :-1]).pow(2).mean()
     return dh + dw
 
+
+
+@dataclass(frozen=True)
+class StyleLoss:
+    """A style loss as :func:`nstlab.optimize.stylize` uses it.
+
+    ``prepare(Fs)`` turns the style's feature map (1, C, H, W) into a target once (a Gram matrix, the
+    sorted channels, ...); ``compare(Fx, target)`` is the differentiable loss of the generated image's
+    feature map (1, C, H, W) against it. ``stylize`` divides each layer's loss by
+    ``compare(zeros_like(Fs), target)``, the loss of an all-zero feature map, so that layers and
+    backbones with very different activation scales get comparable weights.
+    """
+
+    name: str
+    prepare: Callable[[Tensor], Any]
+    compare: Callable[[Tensor, Any], Tensor]
+
+
+STYLE_LOSSES: dict[str, StyleLoss] = {
+    "gram": StyleLoss("gram", lambda Fs: stats.gram(Fs), gram_loss),
+}
+
+
+def get_style_loss(style_loss: str | StyleLoss) -> StyleLoss:
+    """Look up a style loss by name (see ``STYLE_LOSSES``) or pass a :class:`StyleLoss` through."""
+    if isinstance(style_loss, StyleLoss):
+        return style_loss
+    if style_loss not in STYLE_LOSSES:
+        raise ValueError(f"unknown style loss {style_loss!r}; choose one of {sorted(STYLE_LOSSES)}")
+    return STYLE_LOSSES[style_loss]

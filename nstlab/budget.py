@@ -1,0 +1,48 @@
+"""The compute budget switch ``NSTLAB_BUDGET=ci|laptop|gpu`` (default ``laptop``).
+
+Notebooks read image sizes and step counts from here so one setting scales the whole course: CI runs
+every chapter with ``ci`` in well under 90 s each, a student's laptop gets pictures worth looking at,
+and a GPU gets the full-size runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Sizes and step counts for one budget level."""
+
+    name: str
+    size: int  # long side of a stylized image, pixels
+    steps: int  # optimization steps of a full stylization
+    small_size: int  # long side for sweeps and grids of many runs
+    small_steps: int
+    max_size: int  # largest long side accepted before downscaling with a warning
+
+
+BUDGETS = {
+    "ci": Budget("ci", size=128, steps=60, small_size=96, small_steps=30, max_size=512),
+    "laptop": Budget("laptop", size=256, steps=200, small_size=160, small_steps=80, max_size=1024),
+    "gpu": Budget("gpu", size=512, steps=400, small_size=256, small_steps=200, max_size=2048),
+}
+
+
+def budget(name: str | None = None) -> Budget:
+    """The budget named by ``name`` or by ``$NSTLAB_BUDGET`` (default ``laptop``)."""
+    name = name or os.environ.get("NSTLAB_BUDGET", "laptop")
+    if name not in BUDGETS:
+        raise ValueError(f"unknown budget {name!r} (from NSTLAB_BUDGET?); choose one of {sorted(BUDGETS)}")
+    return BUDGETS[name]
+
+
+def device() -> torch.device:
+    """CUDA when available, else CPU (override with ``$NSTLAB_DEVICE``)."""
+    name = os.environ.get("NSTLAB_DEVICE")
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
