@@ -61,3 +61,59 @@ def same_channels(X: Tensor, Y: Tensor, names: tuple[str, str] = ("X", "Y")) -> 
 def unbatch(x: Tensor, batched: bool) -> Tensor:
     """Drop the leading batch axis added by :func:`as_matrices` for an unbatched input."""
     return x if batched else x[0]
+
+
+def as_pair(
+    X: Tensor, Y: Tensor, names: tuple[str, str] = ("X", "Y"), min_positions: int = 1
+) -> tuple[Tensor, Tensor, bool]:
+    """Return ``(MX, MY, batched)``, two (B, C, n) stacks with a common batch size B.
+
+    Checks both like :func:`as_matrices`, checks the channel counts agree, broadcasts a batch of one
+    against a larger batch, and casts Y to X's dtype and device (X is the generated image's side, whose
+    dtype a loss keeps). The numbers of positions may differ. ``batched`` is True when either input was
+    a (B, C, H, W) map.
+    """
+    MX, bx = as_matrices(X, names[0], min_positions)
+    MY, by = as_matrices(Y, names[1], min_positions)
+    same_channels(MX, MY, names)
+    nb_x, nb_y = MX.shape[0], MY.shape[0]
+    if nb_x != nb_y and 1 not in (nb_x, nb_y):
+        raise ValueError(
+            f"batch size mismatch: {names[0]} has B = {nb_x}, {names[1]} has B = {nb_y}; "
+            "use equal batches or a batch of one on either side"
+        )
+    B = max(nb_x, nb_y)
+    MY = MY.to(dtype=MX.dtype, device=MX.device)
+    return MX.expand(B, -1, -1), MY.expand(B, -1, -1), bx or by
+
+
+def like_input(M: Tensor, F: Tensor) -> Tensor:
+    """Reshape a (B, C, N) stack back to the layout of ``F``: (C, N) or (B, C, H, W)."""
+    if F.ndim == 2:
+        return M[0]
+    return M.reshape(M.shape[0], *F.shape[1:])
+
+
+def check_eps(eps: float, name: str = "eps", allow_zero: bool = False) -> None:
+    """Raise ValueError unless ``eps`` is a finite number > 0 (or >= 0 with ``allow_zero``)."""
+    bad = not (eps >= 0 if allow_zero else eps > 0) or eps != eps or eps == float("inf")
+    if bad:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(
+            f"{name} must be a finite number {bound}, got {eps!r}; it keeps a division by a standard "
+            "deviation or an inverse square root finite (1e-5 is the usual value)"
+        )
+
+
+def check_fraction(value: float, name: str) -> None:
+    """Raise ValueError unless ``0 <= value <= 1`` (a shrinkage intensity or a blending weight)."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1], got {value!r}; 0 keeps the first term, 1 uses only the second"
+        )
+
+
+def check_choice(value: str, choices: tuple[str, ...], name: str) -> None:
+    """Raise ValueError naming the valid options when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"unknown {name}={value!r}; choose one of {choices}")

@@ -27,7 +27,7 @@ class Budget:
 
 BUDGETS = {
     "ci": Budget("ci", size=128, steps=60, small_size=96, small_steps=30, max_size=512),
-    "laptop": Budget("laptop", size=256, steps=200, small_size=160, small_steps=80, max_size=1024),
+    "laptop": Budget("laptop", size=256, steps=120, small_size=160, small_steps=80, max_size=1024),
     "gpu": Budget("gpu", size=512, steps=400, small_size=256, small_steps=200, max_size=2048),
 }
 

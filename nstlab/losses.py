@@ -1,18 +1,27 @@
 """Loss functions of style transfer: content, Gram style and total variation.
 
 Each takes feature maps (B, C, H, W) or matrices (C, N) of the generated image x and a target.
+
+Beyond the Gram matrix (issue 3, the text's hierarchy of style losses): per-channel mean/std (L_S),
+1-D optimal transport per channel (L_OT), sliced, Gaussian (Bures) and exact Wasserstein-2, MMD and
+the block-diagonal Gram. The two-sample losses ``f(X, Y)`` take X (C, n_x) and Y (C, n_y) (the numbers of
+positions may differ) or maps, and return a 0-d tensor, or (B,) for maps, in X's dtype. All are
+registered in ``STYLE_LOSSES`` for :func:`nstlab.optimize.stylize`, and the seed's counterexamples
+(:func:`equal_moments_pair`, :func:`equal_covariance_pair`) show what each level of the hierarchy misses.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from . import stats
-from ._features import as_matrices, check_finite
+from ._features import as_matrices, as_pair, check_eps, check_finite, unbatch
 
 
 def content_loss(Fx: Tensor, Fc: Tensor, reduction: str = "mean") -> Tensor:
@@ -63,7 +72,6 @@ def total_variation(img: Tensor) -> Tensor:
     return dh + dw
 
 
-
 @dataclass(frozen=True)
 class StyleLoss:
     """A style loss as :func:`nstlab.optimize.stylize` uses it.
@@ -92,3 +100,363 @@ def get_style_loss(style_loss: str | StyleLoss) -> StyleLoss:
     if style_loss not in STYLE_LOSSES:
         raise ValueError(f"unknown style loss {style_loss!r}; choose one of {sorted(STYLE_LOSSES)}")
     return STYLE_LOSSES[style_loss]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The hierarchy of style losses (issue 3)
+# ----------------------------------------------------------------------------------------------------
+
+
+def mean_std_loss(X: Tensor, Y: Tensor, eps: float = 1e-5) -> Tensor:
+    """L_S = sum_c (mu_c(X) - mu_c(Y))^2 + (sigma_c(X) - sigma_c(Y))^2, per-channel moments over positions.
+
+    The statistics AdaIN matches (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time with
+    Adaptive Instance Normalization", eq. 12, here with squared norms). It is also the sum over channels
+    of W2^2 between the 1-D Gaussians N(mu_c, sigma_c^2). sigma = sqrt(population variance + eps) as in
+    :func:`nstlab.stats.mean_std` (eps >= 0; eps > 0 keeps the gradient finite on a constant channel).
+    Needs N >= 2 positions on both sides.
+    """
+    check_eps(eps, allow_zero=True)
+    MX, MY, batched = as_pair(X, Y, min_positions=2)
+    dmu = MX.mean(-1) - MY.mean(-1)
+    dsd = (MX.var(-1, correction=0) + eps).sqrt() - (MY.var(-1, correction=0) + eps).sqrt()
+    return unbatch((dmu.pow(2) + dsd.pow(2)).sum(-1), batched)
+
+
+@functools.lru_cache(maxsize=64)
+def _quantile_pairs(nx: int, ny: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Pieces of int_0^1 (Qx(t) - Qy(t))^2 dt for step quantile functions of nx and ny uniform atoms.
+
+    The breakpoints are {i/nx} U {j/ny}; on each piece (t_{k-1}, t_k] the quantile indices are constant:
+    ix = floor(t_{k-1} nx), iy = floor(t_{k-1} ny). Exact integer arithmetic on the common scale nx*ny.
+    Returns (ix, iy, widths), at most nx + ny - 1 pieces (nx pieces of width 1/nx when nx = ny).
+    """
+    t = torch.unique(torch.cat([torch.arange(1, nx + 1) * ny, torch.arange(1, ny + 1) * nx]))
+    t_prev = torch.cat([t.new_zeros(1), t[:-1]])
+    return t_prev // ny, t_prev // nx, (t - t_prev).to(torch.float64) / (nx * ny)
+
+
+def _w2_sorted(Xs: Tensor, Ys: Tensor) -> Tensor:
+    """Sum over rows of the 1-D W2^2 between sorted samples (B, R, nx) and (B, R, ny) -> (B,)."""
+    nx, ny = Xs.shape[-1], Ys.shape[-1]
+    if nx == ny:
+        return (Xs - Ys).pow(2).mean(-1).sum(-1)
+    ix, iy, w = (t.to(Xs.device) for t in _quantile_pairs(nx, ny))
+    return ((Xs[..., ix] - Ys[..., iy]).pow(2) * w.to(Xs.dtype)).sum(-1).sum(-1)
+
+
+def ot1d(X: Tensor, Y: Tensor) -> Tensor:
+    """L_OT = sum_c W2^2(X_c, Y_c): 1-D optimal transport between the distributions of each channel.
+
+    For empirical measures with uniform weights W2^2 = int_0^1 (Qx(t) - Qy(t))^2 dt with Q the quantile
+    functions (Peyre & Cuturi 2019, "Computational Optimal Transport", Remark 2.30): sort both samples
+    and pair them in order; with n_x != n_y the step quantile functions are integrated exactly over the
+    merged breakpoints {i/n_x} U {j/n_y} (the same value as POT's ``ot.wasserstein_1d(x, y, p=2)``).
+    Matches the whole marginal of every channel, not only its mean and std (used as a style loss by
+    Kolkin et al. 2019 and Heitz et al. 2021). Differentiable through the sort; O(N log N).
+    """
+    MX, MY, batched = as_pair(X, Y)
+    return unbatch(_w2_sorted(MX.sort(-1).values, MY.sort(-1).values), batched)
+
+
+def random_directions(C: int, n: int, generator: torch.Generator | None = None) -> Tensor:
+    """n random unit vectors in R^C (rows, (n, C) float64 CPU), uniform on the sphere (normalized Gaussians).
+
+    ``generator=None`` uses torch's global CPU generator (so ``torch.manual_seed`` fixes it).
+    """
+    theta = torch.randn(n, C, generator=generator, dtype=torch.float64)
+    return theta / theta.norm(dim=-1, keepdim=True)
+
+
+def _sliced(MX: Tensor, MY: Tensor, theta: Tensor) -> Tensor:
+    theta = theta.to(dtype=MX.dtype, device=MX.device)
+    Xs = (theta @ MX).sort(-1).values
+    Ys = (theta @ MY).sort(-1).values
+    return _w2_sorted(Xs, Ys) / theta.shape[0]
+
+
+def sliced_w2(X: Tensor, Y: Tensor, n_projections: int = 64, seed: int | None = None) -> Tensor:
+    """Sliced Wasserstein SW2^2 = E_theta W2^2(theta^T X, theta^T Y), estimated with random unit theta.
+
+    Rabin et al. 2011, "Wasserstein Barycenter and its Application to Texture Mixing"; Bonneel et al. 2015;
+    as a style loss Heitz et al. 2021, "A Sliced Wasserstein Loss for Neural Texture Synthesis". The mean of
+    :func:`ot1d` over ``n_projections`` directions drawn from ``torch.Generator().manual_seed(seed)`` (the
+    global generator when seed is None) on the CPU, so a seed gives the same directions on any device.
+    SW2^2 <= W2^2 / C. POT's ``ot.sliced_wasserstein_distance(..., p=2)`` returns sqrt of this value.
+    """
+    if n_projections < 1:
+        raise ValueError(f"n_projections must be >= 1, got {n_projections}")
+    MX, MY, batched = as_pair(X, Y)
+    gen = None if seed is None else torch.Generator().manual_seed(seed)
+    return unbatch(_sliced(MX, MY, random_directions(MX.shape[-2], n_projections, gen)), batched)
+
+
+def _bures_cross(Sx: Tensor, root_y: Tensor) -> Tensor:
+    """tr((Sy^{1/2} Sx Sy^{1/2})^{1/2}) from the eigenvalues only (stable gradient even with ties)."""
+    M = root_y @ Sx @ root_y
+    lam = torch.linalg.eigvalsh((M + M.transpose(-1, -2)) / 2)
+    floor = lam.shape[-1] * torch.finfo(lam.dtype).eps * lam[..., -1:].abs().clamp_min(1e-300)
+    safe = torch.where(lam > floor, lam, floor)
+    return torch.where(lam > floor, safe.sqrt(), torch.zeros_like(lam)).sum(-1)
+
+
+def _gaussian_w2_target(MY: Tensor) -> dict[str, Tensor]:
+    mu, S = stats.moments64(MY)
+    return {"mu": mu, "root": stats.sqrtm_psd(S), "trace": S.diagonal(dim1=-2, dim2=-1).sum(-1)}
+
+
+def _gaussian_w2(MX: Tensor, target: dict[str, Tensor]) -> Tensor:
+    mu, S = stats.moments64(MX)
+    value = (
+        (mu - target["mu"]).pow(2).sum((-1, -2))
+        + S.diagonal(dim1=-2, dim2=-1).sum(-1)
+        + target["trace"]
+        - 2 * _bures_cross(S, target["root"])
+    )
+    return value.clamp_min(0).to(MX.dtype)
+
+
+def gaussian_w2(X: Tensor, Y: Tensor) -> Tensor:
+    """W2^2 between the Gaussians N(mu_x, S_x) and N(mu_y, S_y) fitted to X and Y (Bures formula):
+
+        W2^2 = ||mu_x - mu_y||^2 + tr(S_x + S_y - 2 (S_x^{1/2} S_y S_x^{1/2})^{1/2})
+
+    (Dowson & Landau 1982; Givens & Shortt 1984; Peyre & Cuturi 2019, Remark 2.31). Population
+    covariances, float64 inside. The cross term is computed as the sum of square roots of the eigenvalues
+    of S_y^{1/2} S_x S_y^{1/2} (same spectrum as S_x S_y), which needs one square root of the fixed target
+    and gives gradients in X without the 1/(lam_i - lam_j) terms of an eigenvector derivative; eigenvalues
+    below C * eps64 * lam_max count as 0 (no infinite gradient). Needs N >= 2. Zero when mean and
+    covariance agree, whatever the shapes of the distributions.
+    """
+    MX, MY, batched = as_pair(X, Y, min_positions=2)
+    return unbatch(_gaussian_w2(MX, _gaussian_w2_target(MY)), batched)
+
+
+def _squared_distances(x: Tensor, y: Tensor) -> Tensor:
+    """Cost matrix ||x_i - y_j||^2 for columns of x (C, n) and y (C, m), differentiable, (n, m)."""
+    return (x.pow(2).sum(0)[:, None] + y.pow(2).sum(0)[None, :] - 2 * x.T @ y).clamp_min(0)
+
+
+def _emd_plan(cost: Tensor) -> Tensor:
+    """Exact optimal plan for uniform weights by POT's network simplex on the detached cost (float64)."""
+    import numpy as np
+    import ot
+
+    n, m = cost.shape
+    M = cost.detach().to(torch.float64).cpu().numpy()
+    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    plan, log = ot.emd(a, b, M, numItermax=max(100_000, 50 * n * m), log=True)
+    if log.get("warning"):
+        raise RuntimeError(
+            f"exact OT did not converge ({log['warning']}); use fewer positions (max_positions)"
+        )
+    return torch.from_numpy(plan).to(dtype=cost.dtype, device=cost.device)
+
+
+def exact_w2(X: Tensor, Y: Tensor, max_positions: int | None = None, seed: int = 0) -> Tensor:
+    """Exact W2^2 = min_P sum_ij P_ij ||x_i - y_j||^2 between the empirical measures of the columns of X
+    and Y (uniform weights 1/n_x and 1/n_y, P in the transport polytope), solved by POT's ``ot.emd``
+    (network simplex; Bonneel et al. 2011). Kantorovich 1942; Peyre & Cuturi 2019, chapter 2.
+
+    Differentiable in X and Y: the optimal plan P* is found on detached numbers and the loss is
+    sum(P* * cost(X, Y)) in torch, whose gradient is the envelope-theorem gradient of W2^2. Time grows
+    about cubically and memory as n_x n_y: practical up to a few thousand positions. ``max_positions``
+    keeps that many random positions of each side (drawn from ``torch.Generator().manual_seed(seed)``);
+    None uses all. Sees the full geometry of the point clouds: positive for equal covariances with
+    different shapes (:func:`equal_covariance_pair`).
+    """
+    MX, MY, batched = as_pair(X, Y)
+    if max_positions is not None:
+        gen = torch.Generator().manual_seed(seed)
+        MX, MY = (
+            stats.subsample_positions(MX, max_positions, gen),
+            stats.subsample_positions(MY, max_positions, gen),
+        )
+    values = []
+    for x, y in zip(MX, MY, strict=True):
+        cost = _squared_distances(x, y)
+        values.append((_emd_plan(cost) * cost).sum())
+    return unbatch(torch.stack(values), batched)
+
+
+def block_gram_loss(Fx: Tensor, blocks: Tensor, normalize: str = "n") -> Tensor:
+    """Block-diagonal Gram loss sum_k ||G^(k)(x) - G^(k)(s)||_F^2 over the diagonal channel blocks.
+
+    ``blocks`` is the style's :func:`nstlab.stats.block_diag_gram` (K, B, B) (the block size is read from
+    it), made with the same ``normalize``. Equals the Gram loss with all cross-block correlations dropped;
+    memory O(C B) instead of O(C^2). Summed over the batch.
+    """
+    Mx, _ = as_matrices(Fx, "Fx")
+    B = blocks.shape[-1]
+    if blocks.shape[-3] != -(-Mx.shape[-2] // B):
+        raise ValueError(
+            f"channel count mismatch: Fx has C = {Mx.shape[-2]}, which does not make {blocks.shape[-3]} "
+            f"blocks of size {B}; compare features taken from the same layer"
+        )
+    return (stats.block_diag_gram(Fx, B, normalize) - blocks).pow(2).sum()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The seed's counterexamples
+# ----------------------------------------------------------------------------------------------------
+
+
+def _standardize_channels(F: Tensor) -> Tensor:
+    """Each row shifted and scaled to sample mean 0 and population std 1 exactly (float64)."""
+    return (F - F.mean(-1, keepdim=True)) / F.std(-1, keepdim=True, correction=0)
+
+
+def _whiten_exactly(F: Tensor) -> Tensor:
+    """Points (C, n) mapped to sample mean 0 and population covariance I exactly (up to rounding)."""
+    mu, S = stats.moments64(F[None])
+    lam, E = torch.linalg.eigh(S[0])
+    return (E * lam.rsqrt()) @ E.T @ (F - mu[0])
+
+
+def equal_moments_pair(n: int = 1024, channels: int = 2, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Two feature matrices (channels, n) whose channels have the same mean (0) and std (1) but different
+    1-D shapes: Gaussian channels in X, bimodal channels (+-1 plus a little noise) in Y.
+
+    The first level of the text's hierarchy: L_S (:func:`mean_std_loss` with eps = 0) is 0 up to rounding,
+    while L_OT (:func:`ot1d`) is clearly positive. float64, seeded.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(channels, n, generator=gen, dtype=torch.float64)
+    signs = torch.randint(0, 2, (channels, n), generator=gen).to(torch.float64) * 2 - 1
+    Y = signs + 0.1 * torch.randn(channels, n, generator=gen, dtype=torch.float64)
+    return _standardize_channels(X), _standardize_channels(Y)
+
+
+def equal_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Two 2-D point clouds (2, n) with the same mean (0) and the same covariance and Gram matrix (I) but
+    different geometry: a Gaussian blob X and a noisy ring Y, each whitened exactly.
+
+    The second level: the Gram loss, MMD with the poly2 kernel, L_S and the Gaussian W2 are all 0 up to
+    rounding, while the exact W2 (:func:`exact_w2`) and the sliced W2 are positive. float64, seeded.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(2, n, generator=gen, dtype=torch.float64)
+    angle = 2 * torch.pi * torch.rand(n, generator=gen, dtype=torch.float64)
+    radius = 1 + 0.05 * torch.randn(n, generator=gen, dtype=torch.float64)
+    Y = torch.stack([radius * angle.cos(), radius * angle.sin()])
+    return _whiten_exactly(X), _whiten_exactly(Y)
+
+
+def style_loss_values(X: Tensor, Y: Tensor, n_projections: int = 256, seed: int = 0) -> dict[str, float]:
+    """Every style loss of the hierarchy on one pair of feature matrices, as plain floats.
+
+    Keys: ``mean_std`` (L_S, eps = 0), ``ot1d`` (L_OT), ``gram`` (||gram(X) - gram(Y)||_F^2, normalize "n"),
+    ``mmd_rbf`` (median bandwidth), ``gaussian_w2``, ``sliced_w2`` (``n_projections``, ``seed``) and
+    ``exact_w2`` (all positions: keep n in the low thousands).
+    """
+    return {
+        "mean_std": float(mean_std_loss(X, Y, eps=0.0)),
+        "ot1d": float(ot1d(X, Y)),
+        "gram": float((stats.gram(X) - stats.gram(Y.to(X))).pow(2).sum()),
+        "mmd_rbf": float(stats.mmd2(X, Y, "rbf")),
+        "gaussian_w2": float(gaussian_w2(X, Y)),
+        "sliced_w2": float(sliced_w2(X, Y, n_projections, seed)),
+        "exact_w2": float(exact_w2(X, Y)),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------
+# Registry entries for stylize: prepare(Fs) once, compare(Fx, target) each step (scalar, summed over batch)
+# ----------------------------------------------------------------------------------------------------
+
+BLOCK_GRAM_SIZE = 64  # block size of the "block_gram" style loss
+MAX_KERNEL_POSITIONS = 1024  # positions kept per side by "mmd_rbf" (kernel matrices are n x n)
+MAX_EXACT_POSITIONS = 1024  # positions kept per side by "exact_w2" (network simplex is ~cubic)
+STYLE_SEED = 0  # seed of the generators stored in the targets of the random style losses
+
+
+def _style_matrix(Fs: Tensor) -> Tensor:
+    return as_matrices(Fs, "Fs")[0]
+
+
+def _generator() -> torch.Generator:
+    return torch.Generator().manual_seed(STYLE_SEED)
+
+
+def _prepare_rbf(Fs: Tensor) -> dict[str, Any]:
+    gen = _generator()
+    Y = stats.subsample_positions(_style_matrix(Fs), MAX_KERNEL_POSITIONS, gen)
+    sigma = stats.median_bandwidth(Y)
+    return {"Y": Y, "sigma": sigma, "kyy": stats._kernel_mean(Y, Y, "rbf", sigma), "gen": gen}
+
+
+def _compare_rbf(Fx: Tensor, t: dict[str, Any]) -> Tensor:
+    MX, MY, _ = as_pair(Fx, t["Y"][..., None], ("Fx", "style"))
+    X = stats.subsample_positions(MX, MAX_KERNEL_POSITIONS, t["gen"])
+    s = t["sigma"].to(X)
+    kxx, kxy = stats._kernel_mean(X, X, "rbf", s), stats._kernel_mean(X, MY, "rbf", s)
+    return (kxx + t["kyy"].to(X) - 2 * kxy).sum()
+
+
+def _compare_exact(Fx: Tensor, t: dict[str, Any]) -> Tensor:
+    MX, MY, _ = as_pair(Fx, t["Y"][..., None], ("Fx", "style"))
+    X = stats.subsample_positions(MX, MAX_EXACT_POSITIONS, t["gen"])
+    return exact_w2(X[..., None], MY[..., None]).sum()  # (B, C, n, 1) maps: one value per sample
+
+
+def _prepare_exact(Fs: Tensor) -> dict[str, Any]:
+    gen = _generator()
+    return {"Y": stats.subsample_positions(_style_matrix(Fs), MAX_EXACT_POSITIONS, gen), "gen": gen}
+
+
+def _compare_sliced(Fx: Tensor, t: dict[str, Any]) -> Tensor:
+    MX, MY, _ = as_pair(Fx, t["Y"][..., None], ("Fx", "style"))
+    return _sliced(MX, MY, random_directions(MX.shape[-2], t["n_projections"], t["gen"])).sum()
+
+
+def _compare_sorted(Fx: Tensor, Ys: Tensor) -> Tensor:
+    MX, MY, _ = as_pair(Fx, Ys[0], ("Fx", "style"))
+    return _w2_sorted(MX.sort(-1).values, MY).sum()
+
+
+def _compare_mean(Fx: Tensor, mu: Tensor) -> Tensor:
+    MX, _ = as_matrices(Fx, "Fx")
+    if MX.shape[-2] != mu.shape[-1]:
+        raise ValueError(
+            f"channel count mismatch: Fx has C = {MX.shape[-2]}, the style mean has {mu.shape[-1]}"
+        )
+    return (MX.mean(-1) - mu.to(MX)).pow(2).sum()
+
+
+def _compare_gaussian(Fx: Tensor, t: dict[str, Tensor]) -> Tensor:
+    MX, _ = as_matrices(Fx, "Fx", min_positions=2)
+    if MX.shape[-2] != t["root"].shape[-1]:
+        raise ValueError(
+            f"channel count mismatch: Fx has C = {MX.shape[-2]}, the style has {t['root'].shape[-1]}"
+        )
+    return _gaussian_w2(MX, t).sum()
+
+
+STYLE_LOSSES.update(
+    {
+        "mmd_linear": StyleLoss("mmd_linear", lambda Fs: _style_matrix(Fs).mean(-1), _compare_mean),
+        "mmd_rbf": StyleLoss("mmd_rbf", _prepare_rbf, _compare_rbf),
+        "mean_std": StyleLoss("mean_std", _style_matrix, lambda Fx, Y: mean_std_loss(Fx, Y[0]).sum()),
+        "ot1d": StyleLoss(
+            "ot1d",
+            lambda Fs: _style_matrix(Fs).sort(-1).values,
+            _compare_sorted,
+        ),
+        "sliced_w2": StyleLoss(
+            "sliced_w2",
+            lambda Fs: {"Y": _style_matrix(Fs), "n_projections": 64, "gen": _generator()},
+            _compare_sliced,
+        ),
+        "gaussian_w2": StyleLoss(
+            "gaussian_w2", lambda Fs: _gaussian_w2_target(as_matrices(Fs, "Fs", 2)[0]), _compare_gaussian
+        ),
+        "exact_w2": StyleLoss("exact_w2", _prepare_exact, _compare_exact),
+        "block_gram": StyleLoss(
+            "block_gram", lambda Fs: stats.block_diag_gram(Fs, BLOCK_GRAM_SIZE), block_gram_loss
+        ),
+    }
+)
+"""Style losses by name. ``"gram"`` is MMD with the poly2 kernel (Li et al. 2017), so no "mmd_poly2" entry.
+``"sliced_w2"`` draws 64 new directions per call, ``"mmd_rbf"`` and ``"exact_w2"`` new random positions (at
+most 1024 per side) per call, from a generator seeded with ``STYLE_SEED`` stored in the target, so a run is
+reproducible. ``"exact_w2"`` costs about a second per layer and step at 1024 positions."""

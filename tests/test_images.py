@@ -1,0 +1,141 @@
+import http.server
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nstlab import images
+
+
+def test_every_sample_loads_as_rgb_in_unit_range():
+    for name in images.sample_names():
+        img = images.load(name, size=64)
+        assert img.shape[:2] == (1, 3) and max(img.shape[-2:]) == 64, name
+        assert img.dtype == torch.float32 and 0 <= img.min() and img.max() <= 1, name
+
+
+def test_gray_texture_becomes_three_equal_channels():
+    img = images.load("brick", size=32)
+    assert torch.equal(img[:, 0], img[:, 1]) and torch.equal(img[:, 1], img[:, 2])
+
+
+def test_rgba_is_composited_on_white(tmp_path):
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 255  # red
+    rgba[:2, ..., 3] = 255  # top half opaque, bottom half transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    img = images.load(tmp_path / "a.png")
+    assert torch.allclose(img[0, :, 0, 0], torch.tensor([1.0, 0.0, 0.0]))
+    assert torch.allclose(img[0, :, 3, 0], torch.ones(3))
+
+
+def test_exif_orientation_is_honoured(tmp_path):
+    arr = np.zeros((20, 40, 3), np.uint8)  # landscape, stored sideways with "rotate 90 CW" in EXIF
+    arr[:, :20] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(arr).save(tmp_path / "photo.jpg", exif=exif.tobytes())
+    img = images.load(tmp_path / "photo.jpg")
+    assert img.shape[-2:] == (40, 20)  # displayed upright: portrait
+
+
+def test_resize_keeps_aspect_and_long_side():
+    img = torch.rand(1, 3, 60, 120)
+    out = images.resize(img, 40)
+    assert out.shape[-2:] == (20, 40)
+    with pytest.raises(ValueError, match="positive"):
+        images.resize(img, 0)
+    with pytest.raises(ValueError, match="positive"):
+        images.load("chelsea", size=-3)
+
+
+def test_save_then_load_round_trips(tmp_path):
+    img = images.load("coffee", size=48)
+    path = images.save(img, tmp_path / "sub" / "out.png")
+    back = images.load(path)
+    assert back.shape == img.shape and (back - img).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_show_grid_has_titles():
+    fig = images.show([images.load("chelsea", size=32), images.load("waves", size=32)], titles=["a", "b"])
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["a", "b"]
+    with pytest.raises(ValueError, match="titles"):
+        images.show([images.load("chelsea", size=32)], titles=["a", "b"])
+
+
+def test_procedural_styles_are_seeded_colourful_and_stroky():
+    for name in images.STYLES:
+        a, b, c = images.sample(name, seed=1), images.sample(name, seed=1), images.sample(name, seed=2)
+        assert np.array_equal(a, b) and not np.array_equal(a, c), name
+        x = a.astype(np.float64)
+        rg, yb = x[..., 0] - x[..., 1], 0.5 * (x[..., 0] + x[..., 1]) - x[..., 2]
+        # Hasler & Suesstrunk (2003) colourfulness; above ~45 is "quite colourful"
+        colourfulness = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+        assert colourfulness > 45, (name, colourfulness)
+        gray = x.mean(-1)
+        edges = np.abs(np.diff(gray, axis=0)).mean() + np.abs(np.diff(gray, axis=1)).mean()
+        assert edges > 10, (name, edges)  # strong stroke structure: photos of the same size are ~5
+
+
+def test_missing_file_names_the_path_and_samples(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no image file.*samples: astronaut"):
+        images.load(tmp_path / "nope.png")
+
+
+def test_unreadable_format(tmp_path):
+    (tmp_path / "x.png").write_text("not an image")
+    with pytest.raises(ValueError, match="cannot read"):
+        images.load(tmp_path / "x.png")
+
+
+def test_url_that_fails_gives_a_clear_error():
+    with pytest.raises(ValueError, match="could not download"):
+        images.load("http://127.0.0.1:9/missing.png", timeout=2)
+
+
+def test_url_that_works(tmp_path):
+    images.save(images.load("chelsea", size=32), tmp_path / "cat.png")
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **k):
+            super().__init__(*a, directory=str(tmp_path), **k)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        img = images.load(f"http://127.0.0.1:{server.server_address[1]}/cat.png")
+    finally:
+        server.shutdown()
+    assert img.shape[-1] == 32
+
+
+def test_image_larger_than_budget_is_downscaled_with_a_warning():
+    with pytest.warns(UserWarning, match="exceeds the budget"):
+        img = images.load("retina")  # 1411 px; the ci budget allows 512
+    assert max(img.shape[-2:]) == 512
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images.load("retina", size=256)
+
+
+def test_bad_tensors_get_clear_errors():
+    with pytest.raises(ValueError, match="batch axis"):
+        images.check_image(torch.rand(3, 8, 8))
+    with pytest.raises(ValueError, match="grayscale or RGBA"):
+        images.check_image(torch.rand(1, 4, 8, 8))
+    with pytest.raises(TypeError, match="float"):
+        images.check_image(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="unknown sample"):
+        images.sample("monalisa")
+
+
+def test_path_objects_and_strings_agree(tmp_path):
+    path = images.save(images.load("rocket", size=40), tmp_path / "r.png")
+    assert torch.equal(images.load(str(path)), images.load(Path(path)))

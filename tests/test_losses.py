@@ -1,0 +1,251 @@
+"""Tests of the style losses of issue 3 against POT, scipy and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import ot
+import pytest
+import scipy.linalg
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
+
+from nstlab import losses, stats
+
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def correlated(C: int, N: int, seed: int) -> torch.Tensor:
+    return rand(C, C, seed=seed + 1000) @ rand(C, N, seed=seed) + rand(C, 1, seed=seed + 2000)
+
+
+# -------------------------------------------------------------------- 1-D OT
+
+
+@SETTINGS
+@given(
+    C=st.integers(1, 4),
+    nx=st.integers(1, 50),
+    ny=st.integers(1, 50),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 1000),
+)
+def test_ot1d_matches_pot_wasserstein_1d(C, nx, ny, dtype, seed):
+    X, Y = rand(C, nx, seed=seed, dtype=dtype), rand(C, ny, seed=seed + 1, dtype=dtype) * 2 + 1
+    expected = sum(ot.wasserstein_1d(X[c].double().numpy(), Y[c].double().numpy(), p=2) for c in range(C))
+    value = losses.ot1d(X, Y)
+    assert value.dtype == dtype and value.shape == ()
+    assert value.item() == pytest.approx(expected, rel=1e-4 if dtype == torch.float32 else 1e-10, abs=1e-6)
+
+
+def test_ot1d_batched_maps_and_gradcheck():
+    X, Y = rand(2, 3, 4, 5, seed=1), rand(2, 3, 3, 3, seed=2)
+    out = losses.ot1d(X, Y)
+    assert out.shape == (2,)
+    assert out[1].item() == pytest.approx(losses.ot1d(X[1].flatten(1), Y[1].flatten(1)).item())
+    x = rand(3, 7, seed=3).requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: losses.ot1d(a, Y[0].flatten(1)), (x,))
+
+
+# -------------------------------------------------------------------- sliced
+
+
+def test_sliced_w2_equals_pot_with_the_same_directions():
+    X, Y = correlated(5, 60, seed=4), correlated(5, 45, seed=5)
+    theta = losses.random_directions(5, 32, torch.Generator().manual_seed(7))
+    pot = ot.sliced_wasserstein_distance(X.T.numpy(), Y.T.numpy(), projections=theta.T.numpy(), p=2)
+    assert losses.sliced_w2(X, Y, n_projections=32, seed=7).item() == pytest.approx(pot**2, rel=1e-10)
+
+
+def test_sliced_w2_agrees_with_pot_statistically_and_is_bounded_by_w2_over_c():
+    X, Y = correlated(4, 300, seed=6), correlated(4, 300, seed=8) * 0.5
+    ours = losses.sliced_w2(X, Y, n_projections=2000, seed=0).item()
+    pot = ot.sliced_wasserstein_distance(X.T.numpy(), Y.T.numpy(), n_projections=2000, p=2, seed=1) ** 2
+    assert ours == pytest.approx(pot, rel=0.05)
+    assert ours <= losses.exact_w2(X, Y).item() / 4  # SW2^2 <= W2^2 / C (average a coupling over theta)
+
+
+def test_sliced_w2_seeds_and_gradcheck():
+    X, Y = rand(3, 20, seed=9), rand(3, 25, seed=10)
+    assert losses.sliced_w2(X, Y, seed=3).item() == losses.sliced_w2(X, Y, seed=3).item()
+    assert losses.sliced_w2(X, Y, seed=3).item() != losses.sliced_w2(X, Y, seed=4).item()
+    x = rand(3, 6, seed=11).requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: losses.sliced_w2(a, Y, 8, seed=0), (x,))
+    with pytest.raises(ValueError, match="n_projections"):
+        losses.sliced_w2(X, Y, n_projections=0)
+
+
+# -------------------------------------------------------------------- Gaussian W2
+
+
+def bures_reference(X: np.ndarray, Y: np.ndarray) -> float:
+    mx, my = X.mean(1), Y.mean(1)
+    Sx, Sy = np.cov(X, bias=True), np.cov(Y, bias=True)
+    rx = scipy.linalg.sqrtm(Sx)
+    cross = np.real(scipy.linalg.sqrtm(rx @ Sy @ rx))
+    return float(((mx - my) ** 2).sum() + np.trace(Sx + Sy - 2 * cross))
+
+
+def test_gaussian_w2_matches_scipy_sqrtm():
+    X, Y = correlated(6, 200, seed=12), correlated(6, 150, seed=13)
+    assert losses.gaussian_w2(X, Y).item() == pytest.approx(bures_reference(X.numpy(), Y.numpy()), rel=1e-9)
+    assert losses.gaussian_w2(X.float(), Y.float()).dtype == torch.float32
+    assert losses.gaussian_w2(X, X).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_gaussian_w2_in_one_dimension_is_the_mean_std_loss():
+    X, Y = rand(1, 50, seed=14) * 3 + 1, rand(1, 40, seed=15) * 0.5
+    assert losses.gaussian_w2(X, Y).item() == pytest.approx(
+        losses.mean_std_loss(X, Y, eps=0).item(), rel=1e-10
+    )
+
+
+def test_gaussian_w2_gradcheck_and_singular_covariances():
+    Y = correlated(3, 30, seed=16)
+    x = correlated(3, 8, seed=17).requires_grad_()
+    assert torch.autograd.gradcheck(losses.gaussian_w2, (x, Y))
+    low_rank = correlated(
+        6, 3, seed=18
+    ).requires_grad_()  # singular S_x: clamped eigenvalues, finite gradient
+    losses.gaussian_w2(low_rank, correlated(6, 2, seed=19)).backward()
+    assert torch.isfinite(low_rank.grad).all()
+    assert losses.gaussian_w2(low_rank, low_rank.detach()).item() == pytest.approx(0.0, abs=1e-8)
+
+
+# -------------------------------------------------------------------- exact W2
+
+
+def test_exact_w2_matches_pot_emd2_with_unequal_sizes():
+    X, Y = correlated(3, 40, seed=20), correlated(3, 25, seed=21)
+    M = ot.dist(X.T.numpy(), Y.T.numpy())  # squared Euclidean
+    expected = ot.emd2(np.full(40, 1 / 40), np.full(25, 1 / 25), M)
+    assert losses.exact_w2(X, Y).item() == pytest.approx(expected, rel=1e-10)
+
+
+def test_exact_w2_equal_sizes_is_an_assignment_problem():
+    X, Y = correlated(4, 30, seed=22), correlated(4, 30, seed=23)
+    cost = ((X.T.numpy()[:, None, :] - Y.T.numpy()[None, :, :]) ** 2).sum(-1)
+    rows, cols = linear_sum_assignment(cost)
+    assert losses.exact_w2(X, Y).item() == pytest.approx(cost[rows, cols].mean(), rel=1e-10)
+
+
+def test_exact_w2_is_at_least_the_gaussian_bound_and_its_gradient_is_the_plan_gradient():
+    X, Y = correlated(2, 20, seed=24), correlated(2, 15, seed=25)
+    assert losses.exact_w2(X, Y).item() >= losses.gaussian_w2(X, Y).item() - 1e-12  # Gelbrich's bound
+    x = X.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: losses.exact_w2(a, Y), (x,))
+    batched = losses.exact_w2(rand(2, 2, 3, 3, seed=26), rand(1, 2, 4, 2, seed=27))
+    assert batched.shape == (2,)
+
+
+def test_exact_w2_subsampling_is_seeded():
+    X, Y = rand(3, 200, seed=28), rand(3, 150, seed=29)
+    a = losses.exact_w2(X, Y, max_positions=50, seed=1).item()
+    assert a == losses.exact_w2(X, Y, max_positions=50, seed=1).item()
+    assert a != losses.exact_w2(X, Y, max_positions=50, seed=2).item()
+
+
+# -------------------------------------------------------------------- L_S and block Gram
+
+
+def test_mean_std_loss_matches_numpy_and_gradcheck():
+    X, Y = rand(3, 30, seed=30) * 2, rand(3, 20, seed=31) + 1
+    A, B = X.numpy(), Y.numpy()
+    expected = (
+        (A.mean(1) - B.mean(1)) ** 2 + (np.sqrt(A.var(1) + 1e-5) - np.sqrt(B.var(1) + 1e-5)) ** 2
+    ).sum()
+    assert losses.mean_std_loss(X, Y).item() == pytest.approx(expected, rel=1e-12)
+    x = X[:, :6].clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: losses.mean_std_loss(a, Y), (x,))
+
+
+def test_block_gram_loss_is_the_gram_loss_on_the_diagonal_blocks():
+    Fx, Fs = rand(1, 10, 4, 4, seed=32), rand(1, 10, 5, 3, seed=33)
+    diff = (stats.gram(Fx) - stats.gram(Fs))[0]
+    mask = torch.block_diag(torch.ones(4, 4), torch.ones(4, 4), torch.ones(2, 2)).bool()
+    expected = (diff * mask).pow(2).sum()
+    assert losses.block_gram_loss(Fx, stats.block_diag_gram(Fs, 4)).item() == pytest.approx(
+        expected.item(), rel=1e-12
+    )
+    x = Fx[:, :, :2, :2].clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda a: losses.block_gram_loss(a, stats.block_diag_gram(Fs, 4)), (x,))
+    with pytest.raises(ValueError, match="channel count mismatch"):
+        losses.block_gram_loss(rand(1, 20, 2, 2), stats.block_diag_gram(Fs, 4))
+
+
+# -------------------------------------------------------------------- counterexamples
+
+
+def test_equal_moments_pair_fools_l_s_but_not_l_ot():
+    X, Y = losses.equal_moments_pair(n=800, channels=3, seed=0)
+    values = losses.style_loss_values(X, Y)
+    assert values["mean_std"] < 1e-20
+    assert values["ot1d"] > 0.1 and values["exact_w2"] > 0.1
+    np.testing.assert_allclose(X.numpy().std(1), 1.0)
+    np.testing.assert_allclose(Y.numpy().mean(1), 0.0, atol=1e-12)
+
+
+def test_equal_covariance_pair_fools_gram_and_bures_but_not_exact_w2():
+    X, Y = losses.equal_covariance_pair(n=600, seed=1)
+    values = losses.style_loss_values(X, Y)
+    assert set(values) == {"mean_std", "ot1d", "gram", "mmd_rbf", "gaussian_w2", "sliced_w2", "exact_w2"}
+    assert values["gram"] < 1e-20 and values["mean_std"] < 1e-20 and values["gaussian_w2"] < 1e-10
+    assert stats.mmd2(X, Y, "poly2").item() < 1e-20
+    assert values["exact_w2"] > 0.1 and values["sliced_w2"] > 0.01 and values["mmd_rbf"] > 1e-3
+    np.testing.assert_allclose(np.cov(Y.numpy(), bias=True), np.eye(2), atol=1e-12)
+
+
+# -------------------------------------------------------------------- registry and errors
+
+DETERMINISTIC = ["gram", "mmd_linear", "mean_std", "ot1d", "gaussian_w2", "block_gram"]
+
+
+@pytest.mark.parametrize("name", sorted(losses.STYLE_LOSSES))
+def test_registered_style_loss_works_as_stylize_uses_it(name):
+    sl = losses.get_style_loss(name)
+    Fs = rand(1, 70, 6, 7, seed=34).relu()  # 70 channels: two blocks for block_gram
+    target = sl.prepare(Fs)
+    zero = sl.compare(torch.zeros_like(Fs), target)
+    assert zero.shape == () and torch.isfinite(zero) and zero.item() > 0
+    Fx = rand(1, 70, 5, 5, seed=35).relu().requires_grad_()  # a different number of positions
+    value = sl.compare(Fx, target)
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(Fx.grad).all() and Fx.grad.abs().sum() > 0
+    assert sl.compare(Fs, target).item() < 1e-6 * zero.item() + 1e-12  # the style matches itself
+    if name in DETERMINISTIC:
+        assert sl.compare(Fx, target).item() == value.item()
+    float32 = sl.compare(Fx.detach().float(), sl.prepare(Fs.float()))
+    assert float32.dtype == torch.float32 and float32.item() == pytest.approx(value.item(), rel=1e-3)
+
+
+def test_style_loss_registry_names():
+    expected = {"gram", "mmd_linear", "mmd_rbf", "mean_std", "ot1d", "sliced_w2", "gaussian_w2", "exact_w2"}
+    assert expected | {"block_gram"} <= set(losses.STYLE_LOSSES)
+    with pytest.raises(ValueError, match="unknown style loss"):
+        losses.get_style_loss("mmd_poly3")
+
+
+@pytest.mark.parametrize(
+    "loss", [losses.ot1d, losses.sliced_w2, losses.gaussian_w2, losses.exact_w2, losses.mean_std_loss]
+)
+def test_losses_reject_bad_inputs(loss):
+    X = rand(3, 10)
+    with pytest.raises(ValueError, match="channel count mismatch"):
+        loss(X, rand(4, 10))
+    bad = X.clone()
+    bad[1, 2] = float("inf")
+    with pytest.raises(ValueError, match="NaN or inf"):
+        loss(bad, X)
+    with pytest.raises(ValueError, match="feature matrix"):
+        loss(X[0], X)
+
+
+@pytest.mark.parametrize("loss", [losses.gaussian_w2, losses.mean_std_loss])
+def test_losses_that_need_two_positions_say_so(loss):
+    with pytest.raises(ValueError, match="at least 2 are needed"):
+        loss(rand(3, 1), rand(3, 10))

@@ -1,0 +1,84 @@
+import pytest
+
+from nstlab import backbones, receptive
+
+# Published receptive-field sizes (Araujo et al. 2019, Distill, Table 1: VGG16 pool5 = 212) and the
+# layer arithmetic written out by hand for VGG16/VGG19 (3x3/1/1 convolutions, 2x2/2 pooling).
+VGG16 = {
+    "conv1_1": 3,
+    "conv1_2": 5,
+    "pool1": 6,
+    "conv2_1": 10,
+    "conv2_2": 14,
+    "pool2": 16,
+    "conv3_1": 24,
+    "conv3_2": 32,
+    "conv3_3": 40,
+    "pool3": 44,
+    "conv4_1": 60,
+    "conv4_2": 76,
+    "conv4_3": 92,
+    "pool4": 100,
+    "conv5_1": 132,
+    "conv5_2": 164,
+    "conv5_3": 196,
+    "pool5": 212,
+}
+VGG19 = {
+    "conv3_4": 48,
+    "pool3": 52,
+    "conv4_1": 68,
+    "conv4_4": 116,
+    "pool4": 124,
+    "conv5_1": 156,
+    "conv5_4": 252,
+    "pool5": 268,
+}
+
+
+def test_sizes_equal_the_published_vgg16_arithmetic():
+    fields = receptive.receptive_fields("vgg16")
+    assert {n: fields[n].size for n in VGG16} == VGG16
+    assert fields["relu4_2"].size == fields["conv4_2"].size  # ReLU does not widen the field
+
+
+def test_sizes_equal_the_vgg19_arithmetic():
+    fields = receptive.receptive_fields("vgg19")
+    assert {n: fields[n].size for n in VGG19} == VGG19
+
+
+def test_jump_and_start():
+    fields = receptive.receptive_fields("vgg16")
+    for b in range(1, 6):
+        assert fields[f"pool{b}"].jump == 2**b
+        assert fields[f"conv{b}_1"].jump == 2 ** (b - 1)
+    assert fields["conv1_1"].start == 0.0
+    # unit 0 of pool1 pools conv1_2 units 0 and 1, whose fields span pixels -2..2 and -1..3: centre 0.5
+    assert fields["pool1"].start == 0.5
+    # only pooling moves the centre, by half the incoming jump: 0.5 + 1 + 2 + 4 + 8
+    assert fields["pool5"].start == 15.5
+
+
+@pytest.mark.parametrize("layer", ["conv1_2", "pool2", "conv3_1", "pool3", "relu4_1"])
+def test_empirical_gradient_support_equals_the_arithmetic(layer):
+    net = backbones.load_backbone("random-vgg16", device="cpu")
+    assert receptive.empirical_receptive_field(net, layer) == receptive.receptive_field(net, layer)
+
+
+def test_effective_field_of_the_real_network_is_not_larger(hed):
+    for layer in ["relu2_1", "relu3_1"]:
+        measured = receptive.empirical_receptive_field(hed, layer, linearize=False)
+        assert 0 < measured <= hed.receptive_field(layer)
+
+
+def test_effective_scales_of_the_text():
+    # S_eff = sum a_l r_l / sum a_l
+    s = receptive.effective_scale({"relu1_1": 1.0, "relu5_1": 3.0}, "vgg16")
+    assert s == pytest.approx((1 * 3 + 3 * 132) / 4)
+    c = receptive.effective_scale(["relu4_2"], "vgg16")
+    assert c == 76
+    assert receptive.scale_ratio(["relu3_1", "relu5_1"], ["relu2_2"], "vgg16") == pytest.approx(78 / 14)
+    with pytest.raises(ValueError, match="weights >= 0"):
+        receptive.effective_scale({"relu1_1": -1.0})
+    with pytest.raises(ValueError, match="unknown layer"):
+        receptive.effective_scale(["relu9_9"])

@@ -1,0 +1,352 @@
+"""Tests of nstlab.transforms: moments and covariances after the transforms; references from torch, scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+import torch.nn.functional as nnf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nstlab import losses, transforms
+
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+def correlated(C: int, N: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Features with a random full covariance and a non-zero mean."""
+    mix = rand(C, C, seed=seed + 1000)
+    return (mix @ rand(C, N, seed=seed) + rand(C, 1, seed=seed + 2000)).to(dtype)
+
+
+def cov_np(F: torch.Tensor) -> np.ndarray:
+    A = F.double().numpy().reshape(-1, F.shape[-1]) if F.ndim == 2 else F[0].double().flatten(1).numpy()
+    return np.cov(A, bias=True)
+
+
+# -------------------------------------------------------------------- AdaIN
+
+
+@SETTINGS
+@given(
+    C=st.integers(1, 5),
+    nc=st.integers(2, 60),
+    ns=st.integers(2, 60),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 1000),
+)
+def test_adain_output_has_the_style_moments(C, nc, ns, dtype, seed):
+    content = rand(C, nc, seed=seed, dtype=dtype) * 2 + 1
+    style = rand(C, ns, seed=seed + 1, dtype=dtype) * 3 - 2
+    out = transforms.adain(content, style, eps=1e-12)
+    assert out.shape == content.shape and out.dtype == dtype
+    t = 1e-4 if dtype == torch.float32 else 1e-9
+    np.testing.assert_allclose(out.double().mean(-1).numpy(), style.double().mean(-1).numpy(), atol=t * 10)
+    np.testing.assert_allclose(
+        out.double().std(-1, correction=0).numpy(),
+        style.double().std(-1, correction=0).numpy(),
+        rtol=t,
+        atol=t,
+    )
+
+
+def test_adain_formula_batch_broadcast_and_alpha():
+    content, style = rand(2, 3, 5, 5, seed=1), rand(1, 3, 4, 6, seed=2) * 2 + 3
+    out = transforms.adain(content, style)
+    c, s = content.flatten(2), style.flatten(2)
+    expected = (c - c.mean(-1, keepdim=True)) / (c.var(-1, keepdim=True, correction=0) + 1e-5).sqrt()
+    expected = expected * (s.var(-1, keepdim=True, correction=0) + 1e-5).sqrt() + s.mean(-1, keepdim=True)
+    torch.testing.assert_close(out, expected.reshape(content.shape))
+    torch.testing.assert_close(transforms.adain(content, style, alpha=0.3), 0.3 * out + 0.7 * content)
+    torch.testing.assert_close(transforms.adain(content, style, alpha=0.0), content)
+
+
+def test_adain_constant_channel_gives_the_style_mean_not_nan():
+    content = rand(3, 20, seed=3)
+    content[1] = 5.0
+    style = rand(3, 30, seed=4) + 2
+    out = transforms.adain(content, style)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[1], torch.full((20,), style[1].mean().item(), dtype=torch.float64))
+
+
+def test_adain_bad_inputs():
+    X = rand(3, 10)
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        transforms.adain(X, X, eps=0.0)
+    with pytest.raises(ValueError, match="eps"):
+        transforms.adain(X, X, eps=-1e-5)
+    with pytest.raises(ValueError, match="alpha"):
+        transforms.adain(X, X, alpha=1.5)
+    with pytest.raises(ValueError, match="channel count mismatch"):
+        transforms.adain(X, rand(4, 10))
+    with pytest.raises(ValueError, match="at least 2"):
+        transforms.adain(rand(3, 1), X)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        transforms.adain(X, X / 0)
+    with pytest.raises(ValueError, match="more samples"):
+        transforms.adain(rand(1, 3, 4, 4), rand(2, 3, 4, 4))
+
+
+# -------------------------------------------------------------------- IN vs BN
+
+
+def test_instance_and_batch_norm_match_torch():
+    F = rand(3, 4, 5, 6, seed=5) * 2 + 1
+    torch.testing.assert_close(transforms.instance_norm(F), nnf.instance_norm(F, eps=1e-5))
+    torch.testing.assert_close(
+        transforms.batch_norm(F), nnf.batch_norm(F, None, None, training=True, eps=1e-5)
+    )
+    torch.testing.assert_close(transforms.batch_norm(F[:1]), transforms.instance_norm(F[:1]))
+    with pytest.raises(ValueError, match="eps"):
+        transforms.instance_norm(F, eps=0)
+
+
+def test_in_vs_bn_reports_the_statistics_bn_leaves_per_sample():
+    means = torch.tensor([0.0, 2.0, -1.0], dtype=torch.float64).view(3, 1, 1, 1)
+    scales = torch.tensor([1.0, 3.0, 0.5], dtype=torch.float64).view(3, 1, 1, 1)
+    F = rand(3, 4, 8, 8, seed=6) * scales + means
+    r = transforms.in_vs_bn(F)
+    assert r.in_spread.item() < 1e-3 and r.bn_spread.item() > 0.3
+    A = F.flatten(2).numpy()  # closed form of BN's per-sample means and stds, from pooled statistics
+    mu, sd = A.transpose(1, 0, 2).reshape(4, -1).mean(-1), A.transpose(1, 0, 2).reshape(4, -1).std(-1)
+    np.testing.assert_allclose(
+        r.bn_mean.numpy(), (A.mean(-1) - mu) / np.sqrt(sd**2 + 1e-5), rtol=1e-10, atol=1e-12
+    )
+    np.testing.assert_allclose(r.bn_std.numpy(), A.std(-1) / np.sqrt(sd**2 + 1e-5), rtol=1e-10)
+    assert r.bn_companion_change.item() > 0.1
+    same = transforms.in_vs_bn(F[:1].expand(3, -1, -1, -1))  # identical companions: BN = IN
+    assert same.bn_companion_change.item() < 1e-12 and same.bn_spread.item() < 1e-3
+    with pytest.raises(ValueError, match="at least two"):
+        transforms.in_vs_bn(F[:1])
+
+
+# -------------------------------------------------------------------- WCT
+
+
+def test_wct_output_covariance_and_mean_equal_the_style_full_rank():
+    content, style = correlated(6, 2000, seed=7), correlated(6, 1500, seed=8) * 2
+    out = transforms.wct(content, style, eps=1e-12)
+    np.testing.assert_allclose(cov_np(out), cov_np(style), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(out.mean(-1).numpy(), style.mean(-1).numpy(), atol=1e-9)
+
+
+def test_wct_matches_the_closed_form_with_eps_and_svd():
+    content, style = correlated(5, 300, seed=9), correlated(5, 200, seed=10)
+    eps = 1e-2
+    Sc, Ss = cov_np(content), cov_np(style)
+    A = np.real(scipy.linalg.sqrtm(Ss)) @ np.linalg.inv(np.real(scipy.linalg.sqrtm(Sc + eps * np.eye(5))))
+    mc, ms = content.numpy().mean(1, keepdims=True), style.numpy().mean(1, keepdims=True)
+    expected = A @ (content.numpy() - mc) + ms
+    np.testing.assert_allclose(
+        transforms.wct(content, style, eps=eps).numpy(), expected, rtol=1e-7, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        transforms.wct(content, style, eps=eps, method="svd").numpy(), expected, rtol=1e-7, atol=1e-9
+    )
+
+
+def test_whiten_then_color_is_wct_and_whitening_gives_identity_covariance():
+    content, style = correlated(4, 500, seed=11), correlated(4, 400, seed=12)
+    Z = transforms.whiten(content, eps=1e-12)
+    np.testing.assert_allclose(cov_np(Z), np.eye(4), atol=1e-8)
+    torch.testing.assert_close(transforms.color(Z, style), transforms.wct(content, style, eps=1e-12))
+
+
+def test_wct_with_fewer_positions_than_channels_matches_style_on_the_kept_subspace():
+    C, N = 12, 5
+    content, style = correlated(C, N, seed=13), correlated(C, 400, seed=14)
+    out = transforms.wct(content, style, eps=1e-12)
+    assert torch.isfinite(out).all()
+    U, s, _ = np.linalg.svd(content.numpy() - content.numpy().mean(1, keepdims=True))
+    U = U[:, : N - 1]  # the centred content spans N - 1 directions
+    P = U @ U.T
+    S_out, Ss = cov_np(out), cov_np(style)
+    np.testing.assert_allclose(S_out, P @ Ss @ P, atol=1e-8)  # equal to the style covariance on the subspace
+    np.testing.assert_allclose(U.T @ S_out @ U, U.T @ Ss @ U, atol=1e-8)
+    centred = out.numpy() - out.numpy().mean(1, keepdims=True)
+    np.testing.assert_allclose((np.eye(C) - P) @ centred, 0, atol=1e-8)  # and the output stays in it
+    torch.testing.assert_close(transforms.color(transforms.whiten(content, 1e-12), style), out)
+
+
+def test_wct_with_a_rank_deficient_style_reproduces_its_covariance():
+    content, style = correlated(8, 1000, seed=15), correlated(8, 4, seed=16)  # style rank 3
+    out = transforms.wct(content, style, eps=1e-12)
+    np.testing.assert_allclose(cov_np(out), cov_np(style), atol=1e-7)
+
+
+def test_wct_float32_batched_maps_keep_dtype_and_match_float64():
+    content, style = (
+        correlated(6, 400, seed=17).reshape(1, 6, 20, 20),
+        correlated(6, 100, seed=18).reshape(1, 6, 10, 10),
+    )
+    c2 = torch.cat([content, 2 * content]).float()
+    out32 = transforms.wct(c2, style.float())
+    assert out32.dtype == torch.float32 and out32.shape == (2, 6, 20, 20)
+    out64 = transforms.wct(content, style)
+    torch.testing.assert_close(out32[:1].double(), out64, rtol=1e-3, atol=1e-3)
+    # each sample of the batch is whitened with its own covariance: 2x content gives the same output
+    torch.testing.assert_close(out32[0], out32[1], rtol=1e-3, atol=1e-3)
+
+
+def test_wct_alpha_and_constant_content():
+    content, style = correlated(3, 50, seed=19), correlated(3, 60, seed=20)
+    full = transforms.wct(content, style)
+    torch.testing.assert_close(transforms.wct(content, style, alpha=0.25), 0.25 * full + 0.75 * content)
+    flat = torch.ones(3, 50, dtype=torch.float64)
+    torch.testing.assert_close(transforms.wct(flat, style), style.mean(-1, keepdim=True).expand(3, 50))
+
+
+def test_wct_errors_on_singular_covariance_without_regularization():
+    content, style = correlated(6, 4, seed=21), correlated(6, 100, seed=22)
+    with pytest.raises(ValueError, match="singular"):
+        transforms.wct(content, style, eps=0.0, rank_tol=0)
+    assert torch.isfinite(transforms.wct(content, style, eps=0.0)).all()  # truncation alone suffices
+    assert torch.isfinite(transforms.wct(content, style, eps=1e-5, rank_tol=0)).all()  # eps alone suffices
+    with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+        transforms.wct(content, style, eps=-1e-5)
+    with pytest.raises(ValueError, match="rank_tol"):
+        transforms.wct(content, style, rank_tol=-1.0)
+    with pytest.raises(ValueError, match="unknown method"):
+        transforms.wct(content, style, method="qr")
+
+
+# -------------------------------------------------------------------- Gaussian OT map
+
+
+def test_gaussian_ot_matrix_is_the_symmetric_monge_map():
+    content, style = correlated(5, 800, seed=23), correlated(5, 600, seed=24) * 1.5
+    A, mu_c, mu_s = transforms.gaussian_ot_matrix(content, style)
+    A = A[0].numpy()
+    Sc, Ss = cov_np(content), cov_np(style)
+    root = np.real(scipy.linalg.sqrtm(Sc))
+    inv_root = np.linalg.inv(root)
+    expected = inv_root @ np.real(scipy.linalg.sqrtm(root @ Ss @ root)) @ inv_root
+    np.testing.assert_allclose(A, expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(A, A.T, atol=1e-12)
+    assert np.linalg.eigvalsh(A).min() > 0
+    np.testing.assert_allclose(A @ Sc @ A, Ss, rtol=1e-8, atol=1e-10)
+    out = transforms.gaussian_ot_map(content, style)
+    np.testing.assert_allclose(cov_np(out), Ss, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(out.mean(-1).numpy(), style.mean(-1).numpy(), atol=1e-10)
+
+
+def test_gaussian_ot_moves_features_least_and_by_the_bures_distance():
+    """WCT and the OT map reach the same Gaussian; OT's mean squared displacement is the Bures W2^2 and
+    no larger than WCT's (which uses a non-symmetric matrix)."""
+    content, style = correlated(4, 500, seed=25), correlated(4, 500, seed=26)
+    ot_out = transforms.gaussian_ot_map(content, style)
+    wct_out = transforms.wct(content, style, eps=1e-12)
+    np.testing.assert_allclose(cov_np(ot_out), cov_np(wct_out), rtol=1e-7, atol=1e-9)
+    d_ot = (ot_out - content).pow(2).sum(0).mean().item()
+    d_wct = (wct_out - content).pow(2).sum(0).mean().item()
+    assert d_ot == pytest.approx(losses.gaussian_w2(content, style).item(), rel=1e-8)
+    assert d_ot < d_wct
+    A_wct = transforms.wct_matrix(content, style, eps=1e-12).A[0]
+    assert (A_wct - A_wct.T).abs().max().item() > 1e-3
+
+
+def test_gaussian_ot_map_singular_content_needs_eps():
+    content, style = correlated(6, 3, seed=27), correlated(6, 50, seed=28)
+    with pytest.raises(ValueError, match="singular"):
+        transforms.gaussian_ot_map(content, style)
+    assert torch.isfinite(transforms.gaussian_ot_map(content, style, eps=1e-5)).all()
+    with pytest.raises(ValueError, match="eps"):
+        transforms.gaussian_ot_map(content, style, eps=-1.0)
+
+
+# -------------------------------------------------------------------- colour
+
+
+def soft_image(seed: int, mean: tuple[float, float, float], scale: float) -> torch.Tensor:
+    """A (1, 3, 16, 16) image with correlated channels well inside [0, 1] (so clamping does nothing)."""
+    base = correlated(3, 256, seed=seed) * scale
+    base = base - base.mean(-1, keepdim=True) + torch.tensor(mean, dtype=torch.float64)[:, None]
+    return base.reshape(1, 3, 16, 16)
+
+
+@pytest.mark.parametrize("method", ["wct", "ot"])
+def test_color_transfer_matches_the_colour_covariance(method):
+    content, style = soft_image(29, (0.5, 0.4, 0.3), 0.03), soft_image(30, (0.3, 0.5, 0.6), 0.04)
+    out = transforms.color_transfer(content, style, method, eps=1e-10)
+    assert out.shape == content.shape and out.min() >= 0 and out.max() <= 1
+    np.testing.assert_allclose(cov_np(out), cov_np(style), rtol=1e-5, atol=1e-9)
+
+
+def test_color_transfer_adain_and_clamping():
+    content, style = soft_image(31, (0.5, 0.5, 0.5), 0.03), soft_image(32, (0.4, 0.6, 0.6), 0.03)
+    out = transforms.color_transfer(content, style, "adain")
+    torch.testing.assert_close(out, transforms.adain(content, style))  # nothing to clamp here
+    np.testing.assert_allclose(out.flatten(2).mean(-1).numpy(), style.flatten(2).mean(-1).numpy(), atol=1e-9)
+    bright = transforms.color_transfer(
+        content, style * 0 + torch.tensor([1.0, 0.0, 0.5]).view(1, 3, 1, 1) + 0.5 * style
+    )
+    assert bright.min() >= 0 and bright.max() <= 1
+    with pytest.raises(ValueError, match="unknown method"):
+        transforms.color_transfer(content, style, "histogram")
+    with pytest.raises(ValueError, match="RGB image"):
+        transforms.color_transfer(content[:, :2], style)
+
+
+def test_yiq_roundtrip_and_gray_axis():
+    img = torch.rand(2, 3, 5, 4, generator=torch.Generator().manual_seed(33), dtype=torch.float64)
+    torch.testing.assert_close(transforms.yiq_to_rgb(transforms.rgb_to_yiq(img)), img)
+    gray = img[:, :1].expand(-1, 3, -1, -1)
+    yiq = transforms.rgb_to_yiq(gray)
+    torch.testing.assert_close(yiq[:, 0], img[:, 0])
+    assert yiq[:, 1:].abs().max().item() < 1e-12
+
+
+def test_preserve_luminance_color_takes_y_from_stylized_and_iq_from_content():
+    content, stylized = soft_image(34, (0.5, 0.4, 0.3), 0.03), soft_image(35, (0.4, 0.5, 0.6), 0.05)
+    out = transforms.preserve_luminance_color(stylized, content)
+    yo, ys, yc = (transforms.rgb_to_yiq(t) for t in (out, stylized, content))
+    torch.testing.assert_close(yo[:, 0], ys[:, 0])
+    torch.testing.assert_close(yo[:, 1:], yc[:, 1:])
+    with pytest.raises(ValueError, match="same size"):
+        transforms.preserve_luminance_color(stylized[..., :8], content)
+
+
+def test_match_luminance_gives_the_style_luminance_the_content_moments():
+    content, style = soft_image(36, (0.5, 0.4, 0.3), 0.03), soft_image(37, (0.2, 0.3, 0.4), 0.08)
+    gray = transforms.match_luminance(style, content)
+    assert gray.shape == style.shape
+    torch.testing.assert_close(gray[:, 0], gray[:, 2])
+    y, yc = gray[:, 0].flatten(), transforms.rgb_to_yiq(content)[:, 0].flatten()
+    assert y.mean().item() == pytest.approx(yc.mean().item(), abs=1e-10)
+    assert y.std(correction=0).item() == pytest.approx(yc.std(correction=0).item(), rel=1e-6)
+    ys = transforms.rgb_to_yiq(style)[:, 0].flatten()
+    assert np.corrcoef(y.numpy(), ys.numpy())[0, 1] == pytest.approx(1.0)  # same picture, affinely changed
+
+
+@SETTINGS
+@given(
+    C=st.integers(1, 8),
+    N=st.integers(2, 24),
+    Ns=st.integers(2, 24),
+    B=st.integers(1, 2),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 1000),
+)
+def test_wct_and_gaussian_ot_keep_shape_and_dtype_and_stay_finite(C, N, Ns, B, dtype, seed):
+    content = rand(B, C, N, 1, seed=seed, dtype=dtype)  # N < C included: singular covariances
+    style = rand(1, C, 1, Ns, seed=seed + 1, dtype=dtype) * 2
+    out = transforms.wct(content, style, eps=1e-9)
+    assert out.shape == content.shape and out.dtype == dtype and torch.isfinite(out).all()
+    # the documented kept subspace: eigenvalues above C * finfo(dtype).eps * lam_max, at most N - 1 of them
+    S_s = np.atleast_2d(np.cov(style[0].flatten(1).double().numpy(), bias=True))
+    for b in range(B):
+        lam, E = np.linalg.eigh(np.atleast_2d(np.cov(content[b].flatten(1).double().numpy(), bias=True)))
+        lam, E = lam[::-1], E[:, ::-1]
+        U = E[:, (lam > C * torch.finfo(dtype).eps * lam[0]) & (np.arange(C) < N - 1)]
+        S_out = np.atleast_2d(np.cov(out[b].flatten(1).double().numpy(), bias=True))
+        t = (1e-3 if dtype == torch.float32 else 1e-6) * (1 + np.abs(S_s).max())
+        np.testing.assert_allclose(U.T @ S_out @ U, U.T @ S_s @ U, atol=t)
+    ot_out = transforms.gaussian_ot_map(content, style, eps=1e-3)
+    assert ot_out.shape == content.shape and ot_out.dtype == dtype and torch.isfinite(ot_out).all()
