@@ -211,7 +211,7 @@ def checkerboard_strength(signal: Tensor, stride: int) -> float:
         return 0.0
     mask = torch.ones_like(power, dtype=torch.bool)
     for axis, length in enumerate(x.shape):
-        on_grid = torch.arange(length) % (length // stride) == 0
+        on_grid = torch.arange(length, device=x.device) % (length // stride) == 0
         mask &= on_grid.view([-1 if a == axis else 1 for a in range(x.ndim)])
     return float(power[mask].sum() / power.sum())
 

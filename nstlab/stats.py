@@ -453,13 +453,23 @@ def mean_std(F: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
 
 
 def _bin_width(x: Tensor, rule: str) -> Tensor:
-    """Bin width per row of x (R, n) float64: Freedman-Diaconis 2 IQR n^{-1/3} or Scott 3.49 std n^{-1/3}."""
+    """Bin width per sorted row of x (R, n): Freedman-Diaconis 2 IQR n^{-1/3} or Scott 3.49 std n^{-1/3}.
+
+    Quartiles by linear interpolation between order statistics (numpy's default), from the sorted rows
+    (``torch.quantile`` refuses inputs over 2^24 elements).
+    """
     n = x.shape[-1]
     scott = 3.49 * x.std(-1, correction=0) * n ** (-1 / 3)
     if rule == "scott":
         return scott
-    q = torch.quantile(x, torch.tensor([0.25, 0.75], dtype=x.dtype, device=x.device), dim=-1)
-    fd = 2 * (q[1] - q[0]) * n ** (-1 / 3)
+
+    def quantile(p: float) -> Tensor:
+        pos = p * (n - 1)
+        lo = int(math.floor(pos))
+        hi = min(lo + 1, n - 1)
+        return x[:, lo] + (pos - lo) * (x[:, hi] - x[:, lo])
+
+    fd = 2 * (quantile(0.75) - quantile(0.25)) * n ** (-1 / 3)
     return torch.where(fd > 0, fd, scott)  # discrete-looking data with IQR = 0 falls back to Scott
 
 
@@ -486,9 +496,9 @@ def entropy(x: Tensor, bins: int | str | None = None) -> Tensor:
         rows, shape_out = M.reshape(-1, M.shape[-1]), (M.shape[:2] if batched else M.shape[1:2])
     if x.ndim == 1 and not bool(torch.isfinite(x).all()):
         raise ValueError("x contains NaN or inf values; entropy needs finite samples")
-    r = rows.detach().to(torch.float64)
+    r = rows.detach().to(torch.float64).sort(-1).values
     n = r.shape[-1]
-    lo, hi = r.min(-1).values, r.max(-1).values
+    lo, hi = r[:, 0], r[:, -1]
     span = hi - lo
     if isinstance(bins, int):
         if bins < 1:

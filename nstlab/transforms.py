@@ -37,7 +37,7 @@ def _blend(out: Tensor, content: Tensor, alpha: float) -> Tensor:
 def _content_style(content: Tensor, style: Tensor, min_positions: int) -> tuple[Tensor, Tensor]:
     """(B, C, N) stacks of content and style (style cast to the content's dtype/device, batches matched)."""
     Mc, Ms, _ = as_pair(content, style, ("content", "style"), min_positions)
-    if Mc.shape[0] != as_matrices(content, "content")[0].shape[0]:
+    if Mc.shape[0] != (content.shape[0] if content.ndim == 4 else 1):
         raise ValueError(
             f"the style has more samples than the content ({tuple(style.shape)} vs {tuple(content.shape)}); "
             "pass one style or one style per content sample"
@@ -183,9 +183,11 @@ def _whitening_matrix(
 def _coloring_matrix(E: Tensor, keep: Tensor, Ss: Tensor) -> Tensor:
     """(P Ss P)^{1/2} with P = E diag(keep) E^T the projector on the kept content subspace (float64).
 
-    Computed in the content eigenbasis: T = E^T Ss E with rows/columns of dropped directions zeroed,
-    T^{1/2} by eigh, mapped back E T^{1/2} E^T. With everything kept this is Ss^{1/2}.
+    With everything kept this is Ss^{1/2}. Otherwise it is computed in the content eigenbasis:
+    T = E^T Ss E with rows/columns of dropped directions zeroed, T^{1/2} by eigh, mapped back E T^{1/2} E^T.
     """
+    if bool(keep.all()):
+        return sqrtm_psd(Ss)
     m = keep.to(Ss.dtype)
     T = (E.transpose(-1, -2) @ Ss @ E) * (m.unsqueeze(-1) * m.unsqueeze(-2))
     return E @ sqrtm_psd((T + T.transpose(-1, -2)) / 2) @ E.transpose(-1, -2)
@@ -199,14 +201,21 @@ class AffineMap(NamedTuple):
     mu_s: Tensor
 
 
-def wct_matrix(
-    content: Tensor, style: Tensor, eps: float = 1e-5, rank_tol: float | None = None, method: str = "eigh"
-) -> AffineMap:
-    """The WCT map as an affine map: A = (P S_s P)^{1/2} E diag(m / sqrt(lam + eps)) E^T (see :func:`wct`)."""
-    Mc, Ms = _content_style(content, style, min_positions=2)
+def _wct_map(Mc: Tensor, Ms: Tensor, eps: float, rank_tol: float | None, method: str) -> AffineMap:
     W, E, keep, mu_c = _whitening_matrix(Mc, eps, rank_tol, method)
     mu_s, Ss = moments64(Ms)
     return AffineMap(_coloring_matrix(E, keep, Ss) @ W, mu_c, mu_s)
+
+
+def wct_matrix(
+    content: Tensor, style: Tensor, eps: float = 1e-5, rank_tol: float | None = None, method: str = "eigh"
+) -> AffineMap:
+    """The WCT map as an affine map: A = (P S_s P)^{1/2} E diag(m / sqrt(lam + eps)) E^T (see :func:`wct`).
+
+    Compute it once and :func:`apply_map` it for every alpha of a slider: the eigendecompositions are the
+    expensive part.
+    """
+    return _wct_map(*_content_style(content, style, min_positions=2), eps, rank_tol, method)
 
 
 def _apply(T: AffineMap, Mc: Tensor) -> Tensor:
@@ -245,8 +254,20 @@ def wct(
     maps to the style mean. ``alpha`` in [0, 1].
     """
     check_fraction(alpha, "alpha")
-    T = wct_matrix(content, style, eps, rank_tol, method)
-    Mc, _ = _content_style(content, style, min_positions=2)
+    Mc, Ms = _content_style(content, style, min_positions=2)
+    T = _wct_map(Mc, Ms, eps, rank_tol, method)
+    return like_input(_blend(_apply(T, Mc), Mc, alpha), content)
+
+
+def apply_map(T: AffineMap, content: Tensor, alpha: float = 1.0) -> Tensor:
+    """alpha (A (x - mu_c) + mu_s) + (1 - alpha) x for a map from :func:`wct_matrix` or
+    :func:`gaussian_ot_matrix`, in the content's shape and dtype (cheap: one matrix product)."""
+    check_fraction(alpha, "alpha")
+    Mc, _ = as_matrices(content, "content")
+    if Mc.shape[-2] != T.A.shape[-1]:
+        raise ValueError(
+            f"channel count mismatch: content has C = {Mc.shape[-2]}, the map is {tuple(T.A.shape)}"
+        )
     return like_input(_blend(_apply(T, Mc), Mc, alpha), content)
 
 
@@ -293,8 +314,11 @@ def gaussian_ot_matrix(content: Tensor, style: Tensor, eps: float = 0.0) -> Affi
     reaches the same Gaussian but is not symmetric. ``eps`` >= 0 is added to S_c; a singular S_c with
     eps = 0 is an error. A is symmetrized (A + A^T)/2 against rounding.
     """
+    return _gaussian_ot(*_content_style(content, style, min_positions=2), eps)
+
+
+def _gaussian_ot(Mc: Tensor, Ms: Tensor, eps: float) -> AffineMap:
     check_eps(eps, allow_zero=True)
-    Mc, Ms = _content_style(content, style, min_positions=2)
     mu_c, Sc = moments64(Mc)
     mu_s, Ss = moments64(Ms)
     lam, E = torch.linalg.eigh(Sc)
@@ -314,8 +338,8 @@ def gaussian_ot_matrix(content: Tensor, style: Tensor, eps: float = 0.0) -> Affi
 
 def gaussian_ot_map(content: Tensor, style: Tensor, eps: float = 0.0) -> Tensor:
     """Apply the Gaussian OT (Monge/Bures) map T(x) = mu_s + A (x - mu_c) of :func:`gaussian_ot_matrix`."""
-    Mc, _ = _content_style(content, style, min_positions=2)
-    return like_input(_apply(gaussian_ot_matrix(content, style, eps), Mc), content)
+    Mc, Ms = _content_style(content, style, min_positions=2)
+    return like_input(_apply(_gaussian_ot(Mc, Ms, eps), Mc), content)
 
 
 # ----------------------------------------------------------------------------------------------------

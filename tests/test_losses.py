@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import ot
 import pytest
@@ -13,7 +15,9 @@ from scipy.optimize import linear_sum_assignment
 
 from nstlab import losses, stats
 
-SETTINGS = settings(max_examples=25, deadline=None)
+SETTINGS = settings(
+    max_examples=int(os.environ.get("NSTLAB_HYPOTHESIS_EXAMPLES", 25)), deadline=None, derandomize=True
+)
 
 
 def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -249,3 +253,35 @@ def test_losses_reject_bad_inputs(loss):
 def test_losses_that_need_two_positions_say_so(loss):
     with pytest.raises(ValueError, match="at least 2 are needed"):
         loss(rand(3, 1), rand(3, 10))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_inputs_stay_on_the_device():
+    from nstlab import artifacts, transforms
+
+    dev = torch.device("cuda")
+    X, Y = correlated(4, 50, seed=50).to(dev).float(), correlated(4, 40, seed=51).to(dev).float()
+    for fn in (
+        losses.ot1d,
+        losses.sliced_w2,
+        losses.gaussian_w2,
+        losses.exact_w2,
+        losses.mean_std_loss,
+        stats.mmd2,
+    ):
+        value = fn(X, Y)
+        assert value.device.type == "cuda" and value.dtype == torch.float32
+        cpu = fn(X.cpu(), Y.cpu())
+        assert value.item() == pytest.approx(cpu.item(), rel=1e-3)
+    for fn in (transforms.wct, transforms.adain, transforms.gaussian_ot_map):
+        out = fn(X, Y)
+        assert out.device.type == "cuda"
+        torch.testing.assert_close(out.cpu(), fn(X.cpu(), Y.cpu()), rtol=1e-3, atol=1e-3)
+    assert stats.entropy(X).device.type == "cuda" and stats.ledoit_wolf(X).device.type == "cuda"
+    assert stats.block_diag_gram(X, 3).device.type == "cuda"
+    signal = artifacts.transposed_conv_output(3, 2).to(dev)
+    assert artifacts.checkerboard_strength(artifacts.interior(signal, 3, 2), 2) == pytest.approx(1.0)
+    for name, sl in losses.STYLE_LOSSES.items():
+        Fs = X.reshape(1, 4, 5, 10).relu()
+        value = sl.compare(Y.reshape(1, 4, 8, 5).relu(), sl.prepare(Fs))
+        assert value.device.type == "cuda" and torch.isfinite(value), name

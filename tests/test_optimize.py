@@ -16,6 +16,7 @@ def run(hed):
         style_size=48,
         steps=40,
         progress=False,
+        style_weight=10,
         callback=lambda step, img, terms: frames.append((step, img)),
         callback_every=10,
     )
@@ -32,10 +33,11 @@ def test_style_loss_falls_many_fold_and_content_stays_bounded(run, hed):
         hed, images.load("chelsea", size=64), None, {"relu4_2": 1.0}, {}, 1.0, 0.0, 0.0
     )
     free = optimize.stylize(
-        "chelsea", "strokes", backbone=hed, size=64, style_size=48, steps=40, progress=False, content_weight=0
+        "chelsea", "strokes", backbone=hed, size=64, style_size=48, steps=40, progress=False, style_weight=10,
+        content_weight=0,
     )
     free_content = float(objective(free.image)[1]["content"])
-    assert content[-1] < 0.6 * free_content, (content[-1], free_content)
+    assert content[-1] < 0.7 * free_content, (content[-1], free_content)
 
 
 def test_result_is_an_image_of_the_content_size(run):

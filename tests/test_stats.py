@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from nstlab import stats
 
-SETTINGS = settings(max_examples=25, deadline=None)
+SETTINGS = settings(
+    max_examples=int(os.environ.get("NSTLAB_HYPOTHESIS_EXAMPLES", 25)), deadline=None, derandomize=True
+)
 DTYPES = st.sampled_from([torch.float32, torch.float64])
 
 

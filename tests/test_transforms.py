@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -12,7 +14,9 @@ from hypothesis import strategies as st
 
 from nstlab import losses, transforms
 
-SETTINGS = settings(max_examples=25, deadline=None)
+SETTINGS = settings(
+    max_examples=int(os.environ.get("NSTLAB_HYPOTHESIS_EXAMPLES", 25)), deadline=None, derandomize=True
+)
 
 
 def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
@@ -350,3 +354,16 @@ def test_wct_and_gaussian_ot_keep_shape_and_dtype_and_stay_finite(C, N, Ns, B, d
         np.testing.assert_allclose(U.T @ S_out @ U, U.T @ S_s @ U, atol=t)
     ot_out = transforms.gaussian_ot_map(content, style, eps=1e-3)
     assert ot_out.shape == content.shape and ot_out.dtype == dtype and torch.isfinite(ot_out).all()
+
+
+def test_apply_map_reuses_a_precomputed_map_for_every_alpha():
+    content, style = correlated(4, 80, seed=40), correlated(4, 60, seed=41)
+    T = transforms.wct_matrix(content, style)
+    for alpha in (0.0, 0.4, 1.0):
+        torch.testing.assert_close(
+            transforms.apply_map(T, content, alpha), transforms.wct(content, style, alpha)
+        )
+    G = transforms.gaussian_ot_matrix(content, style)
+    torch.testing.assert_close(transforms.apply_map(G, content), transforms.gaussian_ot_map(content, style))
+    with pytest.raises(ValueError, match="channel count mismatch"):
+        transforms.apply_map(T, rand(5, 10))
