@@ -139,7 +139,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     net = backbones.load_backbone("vgg16-hed", device="cpu")
     content = images.load("chelsea", size=args.size)
-    style = images.load("strokes", size=args.size)
+    # the tutorial's recipe needs content and style of one size
+    style = F.interpolate(images.load("strokes", size=args.size), size=content.shape[-2:], mode="bilinear")
 
     peak = measured_peak()
     ours = optimize.stylize(content, style, backbone=net, steps=args.steps, size=args.size, progress=False)
