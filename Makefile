@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-export MPLBACKEND ?= Agg
 
-.PHONY: setup weights lab test test-lib test-notebooks lint demo exercises bench clean
+.PHONY: setup weights lab test test-lib test-notebooks lint demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +18,7 @@ weights: $(STAMP)
 	$(BIN)/nstlab weights fetch
 
 lab: setup
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
 test: setup lint test-lib test-notebooks
 
