@@ -50,6 +50,15 @@ def _kernel(kernel: str | Tensor, kernel_size: int, ndim: int, seed: int) -> Ten
     return w[None, None]
 
 
+def _kernel_and_constant_input(
+    kernel: str | Tensor, kernel_size: int, stride: int, n_in: int, ndim: int, seed: int
+) -> tuple[Tensor, Tensor]:
+    """The checked kernel and an all-ones input (1, 1, n_in[, n_in]) in float64."""
+    _check_geometry(kernel_size, stride, n_in, ndim)
+    x = torch.ones((1, 1) + (n_in,) * ndim, dtype=torch.float64)
+    return _kernel(kernel, kernel_size, ndim, seed), x
+
+
 def transposed_conv_output(
     kernel_size: int,
     stride: int,
@@ -65,9 +74,7 @@ def transposed_conv_output(
     which is periodic with period s even when k is a multiple of s (the overlap is then even, but the
     taps of different residues still differ unless the kernel is balanced). Returns (L,) or (L, L) float64.
     """
-    _check_geometry(kernel_size, stride, n_in, ndim)
-    w = _kernel(kernel, kernel_size, ndim, seed)
-    x = torch.ones((1, 1) + (n_in,) * ndim, dtype=torch.float64)
+    w, x = _kernel_and_constant_input(kernel, kernel_size, stride, n_in, ndim, seed)
     conv = nnf.conv_transpose1d if ndim == 1 else nnf.conv_transpose2d
     return conv(x, w, stride=stride)[0, 0]
 
@@ -97,9 +104,7 @@ def resize_conv_output(
     input gives the constant sum(kernel) everywhere (replicate padding keeps even the border flat): no
     checkerboard, for any k, s and kernel. Length n_in s per axis, float64.
     """
-    _check_geometry(kernel_size, stride, n_in, ndim)
-    w = _kernel(kernel, kernel_size, ndim, seed)
-    x = torch.ones((1, 1) + (n_in,) * ndim, dtype=torch.float64)
+    w, x = _kernel_and_constant_input(kernel, kernel_size, stride, n_in, ndim, seed)
     up = nnf.interpolate(x, scale_factor=stride, mode="nearest")
     before, after = (kernel_size - 1) // 2, kernel_size // 2
     up = nnf.pad(up, (before, after) * ndim, mode="replicate")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -119,6 +119,17 @@ class Backbone(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, layers={len(self.layer_names)}"
+
+
+def layer_weights(layers: str | Iterable[str] | Mapping[str, float]) -> dict[str, float]:
+    """``{name: weight}`` from a name, a list of names (weight 1 each) or a mapping; weights must be
+    non-negative with a positive sum."""
+    if isinstance(layers, str):
+        layers = [layers]
+    weights = dict(layers) if isinstance(layers, Mapping) else {n: 1.0 for n in layers}
+    if not weights or sum(weights.values()) <= 0 or min(weights.values()) < 0:
+        raise ValueError(f"need at least one layer, weights >= 0 and a positive sum; got {weights}")
+    return weights
 
 
 def _load_torchvision_vgg19() -> dict[str, Tensor]:

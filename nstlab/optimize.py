@@ -14,6 +14,7 @@ sum to 1) and the defaults of alpha, beta, gamma mean the same on every backbone
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from . import images, losses
-from .backbones import Backbone, load_backbone
+from .backbones import Backbone, layer_weights, load_backbone
 from .budget import budget
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -59,13 +60,10 @@ class StylizeResult:
         return ax
 
 
-def _layer_weights(layers: Sequence[str] | Mapping[str, float], kind: str) -> dict[str, float]:
-    weights = {layers: 1.0} if isinstance(layers, str) else (
-        dict(layers) if isinstance(layers, Mapping) else {n: 1.0 for n in layers}
-    )
+def _normalized(layers: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
+    """Layer weights scaled to sum to 1 (a_l / sum a_l)."""
+    weights = layer_weights(layers)
     total = sum(weights.values())
-    if not weights or total <= 0 or min(weights.values()) < 0:
-        raise ValueError(f"{kind} layers need non-negative weights with a positive sum, got {weights}")
     return {n: w / total for n, w in weights.items()}
 
 
@@ -192,7 +190,7 @@ def stylize(
     c_img = images.load(content, size=size).to(dev) if content is not None else None
     s_img = images.load(style, size=style_size or size).to(dev) if style is not None else None
     objective = Objective(
-        net, c_img, s_img, _layer_weights(content_layers, "content"), _layer_weights(style_layers, "style"),
+        net, c_img, s_img, _normalized(content_layers), _normalized(style_layers),
         content_weight, style_weight, tv_weight, style_loss,
     )
     x = _initial_image(init, c_img if c_img is not None else s_img, c_img, seed).requires_grad_(True)
@@ -214,7 +212,7 @@ def stylize(
             with torch.no_grad():
                 x.clamp_(0, 1)
             record = {"step": step, **{k: float(v.detach()) for k, v in terms_now.items()}}
-            if not all(torch.isfinite(torch.tensor(v)) for v in record.values()):
+            if not all(math.isfinite(v) for v in record.values()):
                 raise FloatingPointError(f"the loss became NaN/inf at step {step}; lower lr or the weights")
             history.append(record)
             bar.set_postfix(style=f"{record['style']:.3g}", content=f"{record['content']:.3g}")

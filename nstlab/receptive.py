@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .backbones import Backbone, vgg_layers
+from .backbones import Backbone, layer_weights, vgg_layers
 
 KERNEL_STRIDE_PAD = {"conv": (3, 1, 1), "relu": (1, 1, 0), "pool": (2, 2, 0)}
 
@@ -66,19 +66,12 @@ def receptive_field(backbone: Backbone | str, layer: str) -> int:
     return fields[layer].size
 
 
-def _weights(layers: Mapping[str, float] | Iterable[str]) -> dict[str, float]:
-    weights = dict(layers) if isinstance(layers, Mapping) else {n: 1.0 for n in layers}
-    if not weights or sum(weights.values()) <= 0 or min(weights.values()) < 0:
-        raise ValueError(f"need at least one layer, weights >= 0 and a positive sum; got {weights}")
-    return weights
-
-
 def effective_scale(layers: Mapping[str, float] | Iterable[str], backbone: Backbone | str = "vgg16") -> float:
     """Weighted mean receptive field sum_l a_l r_l / sum_l a_l (S_eff or C_eff of the text).
 
     ``layers`` maps layer names to weights; a plain list weighs every layer 1.
     """
-    weights = _weights(layers)
+    weights = layer_weights(layers)
     return sum(a * receptive_field(backbone, n) for n, a in weights.items()) / sum(weights.values())
 
 

@@ -20,6 +20,7 @@ from ._features import (
     check_fraction,
     like_input,
 )
+from .images import check_image
 from .stats import moments64, sqrtm_psd, sym_eig
 
 COLOR_METHODS = ("wct", "adain", "ot")
@@ -352,20 +353,15 @@ _RGB_TO_YIQ = torch.tensor(
 )
 
 
-def _check_image(img: Tensor, name: str) -> None:
-    if img.ndim != 4 or img.shape[1] != 3:
-        raise ValueError(f"{name} must be an RGB image batch (B, 3, H, W) in [0, 1], got {tuple(img.shape)}")
-
-
 def rgb_to_yiq(img: Tensor) -> Tensor:
     """RGB (B, 3, H, W) to NTSC YIQ: Y = 0.299 R + 0.587 G + 0.114 B, I and Q the chrominance axes."""
-    _check_image(img, "img")
+    check_image(img, "img")
     return torch.einsum("ij,bjhw->bihw", _RGB_TO_YIQ.to(img), img)
 
 
 def yiq_to_rgb(yiq: Tensor) -> Tensor:
     """Inverse of :func:`rgb_to_yiq` (exact matrix inverse, not clamped)."""
-    _check_image(yiq, "yiq")
+    check_image(yiq, "yiq")
     return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_RGB_TO_YIQ).to(yiq), yiq)
 
 
@@ -378,8 +374,8 @@ def color_transfer(content_img: Tensor, style_img: Tensor, method: str = "wct", 
     (:func:`gaussian_ot_map`, the linear map that moves colours least). eps regularizes a flat-coloured
     image. The result is clamped to [0, 1].
     """
-    _check_image(content_img, "content_img")
-    _check_image(style_img, "style_img")
+    check_image(content_img, "content_img")
+    check_image(style_img, "style_img")
     check_choice(method, COLOR_METHODS, "method")
     if method == "adain":
         out = adain(content_img, style_img, eps=eps)
@@ -393,8 +389,8 @@ def color_transfer(content_img: Tensor, style_img: Tensor, method: str = "wct", 
 def preserve_luminance_color(stylized: Tensor, content: Tensor) -> Tensor:
     """Luminance-only transfer (Gatys et al. 2017, "Controlling Perceptual Factors", sec. 5.1): keep the
     content's chrominance (I, Q) and take the stylized image's luminance Y, in YIQ; clamped to [0, 1]."""
-    _check_image(stylized, "stylized")
-    _check_image(content, "content")
+    check_image(stylized, "stylized")
+    check_image(content, "content")
     if stylized.shape[-2:] != content.shape[-2:]:
         raise ValueError(
             f"stylized {tuple(stylized.shape)} and content {tuple(content.shape)} need the same size; "
@@ -411,8 +407,8 @@ def match_luminance(style_img: Tensor, content_img: Tensor) -> Tensor:
     image with this gray style, then :func:`preserve_luminance_color`. Returns (B, 3, H, W) with Y' in all
     three channels (not clamped).
     """
-    _check_image(style_img, "style_img")
-    _check_image(content_img, "content_img")
+    check_image(style_img, "style_img")
+    check_image(content_img, "content_img")
     ys = rgb_to_yiq(style_img)[:, :1]
     yc = rgb_to_yiq(content_img.to(style_img))[:, :1]
     matched = adain(ys, yc, eps=1e-12)

@@ -69,7 +69,7 @@ def test_no_network_fetch_says_what_to_do(tmp_path, monkeypatch):
         weights.fetch_hed()
 
 
-def test_cli_weights_info_and_errors(capsys, tmp_path, monkeypatch):
+def test_cli_weights_info_reports_missing_files(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("NSTLAB_HOME", str(tmp_path))
     assert cli.main(["weights", "info"]) == 0
     assert "missing" in capsys.readouterr().out
