@@ -193,7 +193,22 @@ def stylize(
         net, c_img, s_img, _normalized(content_layers), _normalized(style_layers),
         content_weight, style_weight, tv_weight, style_loss,
     )
-    x = _initial_image(init, c_img if c_img is not None else s_img, c_img, seed).requires_grad_(True)
+    x = _initial_image(init, c_img if c_img is not None else s_img, c_img, seed)
+    return _optimize(x, objective, steps, optimizer, lr, progress, callback, callback_every)
+
+
+def _optimize(
+    x: Tensor,
+    objective: Callable[[Tensor], tuple[Tensor, dict[str, Tensor]]],
+    steps: int,
+    optimizer: str,
+    lr: float | None,
+    progress: bool,
+    callback: Callable[[int, Tensor, dict[str, float]], Any] | None,
+    callback_every: int,
+) -> StylizeResult:
+    """Minimize ``objective(x)`` over the pixels of ``x``, clamped to [0, 1] after every step."""
+    x = x.detach().clone().requires_grad_(True)
     opt = _make_optimizer(optimizer, x, lr)
     history: list[dict[str, float]] = []
     terms_now: dict[str, Tensor] = {}
@@ -215,8 +230,60 @@ def stylize(
             if not all(math.isfinite(v) for v in record.values()):
                 raise FloatingPointError(f"the loss became NaN/inf at step {step}; lower lr or the weights")
             history.append(record)
-            bar.set_postfix(style=f"{record['style']:.3g}", content=f"{record['content']:.3g}")
+            bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k in ("style", "content")})
             bar.update()
             if callback is not None and (step % callback_every == 0 or step == steps):
                 callback(step, x.detach().clone(), record)
     return StylizeResult(x.detach(), history, time.perf_counter() - start)
+
+
+def invert(
+    targets: Mapping[str, Tensor],
+    shape: tuple[int, int],
+    *,
+    backbone: str | Backbone = "vgg16-hed",
+    steps: int | None = None,
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    tv_weight: float = DEFAULT_TV_WEIGHT,
+    init: str | Tensor = "noise",
+    seed: int = 0,
+    progress: bool = True,
+    callback: Callable[[int, Tensor, dict[str, float]], Any] | None = None,
+    callback_every: int = 10,
+) -> StylizeResult:
+    """Invert feature maps into a picture (Mahendran & Vedaldi 2015, "Understanding Deep Image
+    Representations by Inverting Them"): find the (1, 3, H, W) image x, ``shape`` = (H, W), that minimizes
+
+        sum_l  b_l * ||F_l(x) - T_l||^2 / ||T_l||^2  +  gamma * TV(x)
+
+    for given targets ``{layer: T_l}`` (e.g. an AdaIN or WCT output), b_l = 1/len(targets). The
+    targets' spatial size must be what the backbone gives for an (H, W) image. The result's
+    ``history`` reports the feature term as ``content``.
+    """
+    net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone)
+    layers = net.check_layers(list(targets))
+    steps = budget().steps if steps is None else steps
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    dev = next(net.parameters()).device
+    like = torch.zeros(1, 3, *shape, device=dev)
+    with torch.no_grad():
+        expected = {n: F.shape for n, F in net.features(like, layers).items()}
+    for n, T in targets.items():
+        if T.shape != expected[n]:
+            raise ValueError(f"target {n} has shape {tuple(T.shape)}, but a {shape} image gives "
+                             f"{tuple(expected[n])} at {n}; pass the shape of the image the target came from")
+        if not torch.isfinite(T).all():
+            raise ValueError(f"target {n} contains NaN or inf")
+    weight = 1.0 / len(targets)
+    scales = {n: T.detach().pow(2).sum() + 1e-12 for n, T in targets.items()}
+
+    def objective(x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        feats = net.features(x, layers)
+        match = sum(weight * (feats[n] - T.detach()).pow(2).sum() / scales[n] for n, T in targets.items())
+        tv = tv_weight * losses.total_variation(x) if tv_weight else x.new_zeros(())
+        return match + tv, {"content": match, "style": x.new_zeros(()), "tv": tv}
+
+    x0 = _initial_image(init, like, None, seed)
+    return _optimize(x0, objective, steps, optimizer, lr, progress, callback, callback_every)

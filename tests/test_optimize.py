@@ -90,3 +90,19 @@ def test_bad_arguments_get_clear_errors():
         optimize.stylize(None, None, steps=1, **kw)
     with pytest.raises(ValueError, match="positive"):
         optimize.stylize("chelsea", "waves", steps=1, backbone="random-vgg16", size=0, progress=False)
+
+
+def test_invert_recovers_an_image_from_its_own_shallow_features(hed):
+    img = images.load("astronaut", size=48)
+    target = hed.features(img, ["relu2_1"])
+    res = optimize.invert(target, tuple(img.shape[-2:]), backbone=hed, steps=40, tv_weight=0, progress=False)
+    start = optimize.invert(target, tuple(img.shape[-2:]), backbone=hed, steps=1, tv_weight=0, progress=False)
+    assert res.losses("content")[-1] < 0.05 * start.losses("content")[0]
+    # pixels come back, not just features: far closer to the image than the noise it started from
+    assert (res.image - img).abs().mean() < 0.5 * (start.image - img).abs().mean()
+
+
+def test_invert_rejects_targets_of_the_wrong_size(hed):
+    target = hed.features(images.load("astronaut", size=48), ["relu2_1"])
+    with pytest.raises(ValueError, match="shape"):
+        optimize.invert(target, (64, 64), backbone=hed, steps=1, progress=False)
