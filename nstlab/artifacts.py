@@ -79,6 +79,59 @@ def transposed_conv_output(
     return conv(x, w, stride=stride)[0, 0]
 
 
+def zero_insertion(signal: Tensor, stride: int) -> Tensor:
+    """The first step of a stride-s transposed convolution: s - 1 zeros inserted between neighbouring pixels.
+
+    (L,) -> ((L - 1) s + 1,) and (H, W) -> ((H - 1) s + 1, (W - 1) s + 1): input pixel i lands at s i, the
+    pixels in between are 0. A full convolution of the result with the kernel (zero padding k - 1 on each
+    side, i.e. ``conv1d(up, flip(w), padding=k - 1)``) is the transposed convolution (Dumoulin & Visin
+    2016, "A guide to convolution arithmetic for deep learning", section 4).
+    """
+    _check_signal(signal)
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    shape = tuple((n - 1) * stride + 1 for n in signal.shape)
+    up = signal.new_zeros(shape)
+    up[(slice(None, None, stride),) * signal.ndim] = signal
+    return up
+
+
+UPSAMPLING = ("transposed", "resize")
+
+
+def upsample(x: Tensor, weight: Tensor, stride: int, method: str = "transposed") -> Tensor:
+    """Upsample feature maps (B, C_in, H, W) by ``stride`` with a learnable-style layer of weight
+    (C_out, C_in, k, k), as a decoder would.
+
+    ``"transposed"``: ``conv_transpose2d(x, weight.transpose(0, 1), stride)``, i.e. zero insertion then a
+    full convolution with the kernel (output (H - 1) s + k per axis): uneven overlap when s does not divide
+    k, and a period-s pattern even when it does unless the kernel's taps of each residue balance.
+    ``"resize"``: nearest upsampling by s, replicate padding, then ``conv2d(., weight)`` (output H s per
+    axis): every output sums all k x k taps over copies of input pixels, so a constant input stays
+    constant (Odena et al. 2016). Same dtype as x.
+    """
+    if method not in UPSAMPLING:
+        raise ValueError(f"unknown method={method!r}; choose one of {UPSAMPLING}")
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ValueError(
+            f"x must be (B, C_in, H, W) and weight (C_out, C_in, k, k), got {tuple(x.shape)} and "
+            f"{tuple(weight.shape)}"
+        )
+    if weight.shape[1] != x.shape[1] or weight.shape[2] != weight.shape[3]:
+        raise ValueError(
+            f"weight {tuple(weight.shape)} must be square and take C_in = {x.shape[1]} input channels"
+        )
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    weight = weight.to(x)
+    if method == "transposed":
+        return nnf.conv_transpose2d(x, weight.transpose(0, 1), stride=stride)
+    k = weight.shape[-1]
+    up = nnf.interpolate(x, scale_factor=stride, mode="nearest")
+    up = nnf.pad(up, ((k - 1) // 2, k // 2) * 2, mode="replicate")
+    return nnf.conv2d(up, weight)
+
+
 def overlap_pattern(kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1) -> Tensor:
     """How many kernel taps of a stride-s, size-k transposed convolution hit each output pixel (int64).
 

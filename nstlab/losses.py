@@ -342,6 +342,50 @@ def equal_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]
     return _whiten_exactly(X), _whiten_exactly(Y)
 
 
+def equal_marginals_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Two feature matrices (2, n) whose channels have exactly the same values (the same 1-D marginals)
+    but different correlation: independent Gaussian channels in X; in Y the second channel's values are
+    rearranged in the order of the first (comonotone, correlation near 1).
+
+    The level between L_OT and the Gram loss: L_S and L_OT (:func:`ot1d`) are 0 (each channel of Y is a
+    permutation of the same channel of X), while the Gram loss is clearly positive (its off-diagonal entry
+    goes from about 0 to about 1). float64, seeded.
+    """
+    if n < 2:
+        raise ValueError(f"n must be >= 2 points, got {n}")
+    gen = torch.Generator().manual_seed(seed)
+    X = _standardize_channels(torch.randn(2, n, generator=gen, dtype=torch.float64))
+    rank_of_first = X[0].argsort().argsort()
+    Y = torch.stack([X[0], X[1].sort().values[rank_of_first]])
+    return X, Y
+
+
+def equal_marginals_and_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """Two 2-D point clouds (2, n) (n a multiple of 4) with exactly equal 1-D marginals AND equal mean,
+    covariance and Gram matrix, but different geometry: a blob X and a cross Y on the two diagonals.
+
+    From m = n/4 half-normal magnitudes u_i and a random permutation pi: X holds the four points
+    (+-u_i, +-u_pi(i)), Y the four points (+-u_i, +-u_i). Both channels of both clouds hold the values
+    {+-u_i} twice each (so L_S = L_OT = 0), and the four sign patterns cancel every cross product (so the
+    off-diagonal Gram entry is 0 on both sides and the Gram loss, the Gaussian W2 and MMD with the poly2
+    kernel are 0 up to rounding). Only losses that see the joint geometry, the exact and the sliced W2 (and
+    MMD with an rbf kernel), are positive. float64, seeded.
+    """
+    if n < 4 or n % 4:
+        raise ValueError(f"n must be a positive multiple of 4 (four sign patterns per magnitude), got {n}")
+    gen = torch.Generator().manual_seed(seed)
+    m = n // 4
+    u = torch.randn(m, generator=gen, dtype=torch.float64).abs()
+    v = u[torch.randperm(m, generator=gen)]
+    signs = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]], dtype=torch.float64)
+
+    def cloud(first: Tensor, second: Tensor) -> Tensor:
+        return torch.cat([torch.stack([a * first, b * second]) for a, b in signs], dim=1)
+
+    scale = u.pow(2).mean().sqrt()  # unit variance per channel
+    return cloud(u, v) / scale, cloud(u, u) / scale
+
+
 def style_loss_values(X: Tensor, Y: Tensor, n_projections: int = 256, seed: int = 0) -> dict[str, float]:
     """Every style loss of the hierarchy on one pair of feature matrices, as plain floats.
 

@@ -126,3 +126,64 @@ def test_artifacts_bad_inputs():
         artifacts.checkerboard_strength(torch.tensor([1.0, float("nan"), 0.0, 1.0]), 2)
     with pytest.raises(ValueError, match="no interior"):
         artifacts.interior(torch.ones(4), 3)
+
+
+# ---- zero insertion and upsampling layers ----
+
+
+@pytest.mark.parametrize("k,s", [(3, 2), (4, 2), (5, 3), (2, 1)])
+def test_zero_insertion_then_full_convolution_is_the_transposed_convolution(k, s):
+    import numpy as np
+    import scipy.signal
+    import torch.nn.functional as nnf
+
+    gen = torch.Generator().manual_seed(k * 10 + s)
+    x = torch.randn(7, generator=gen, dtype=torch.float64)
+    w = torch.randn(k, generator=gen, dtype=torch.float64)
+    up = artifacts.zero_insertion(x, s)
+    assert up.shape == ((7 - 1) * s + 1,)
+    off_grid = torch.arange(up.numel()) % s != 0
+    assert torch.equal(up[::s], x) and float(up[off_grid].abs().sum()) == 0.0
+    reference = nnf.conv_transpose1d(x[None, None], w[None, None], stride=s)[0, 0].numpy()
+    np.testing.assert_allclose(np.convolve(up.numpy(), w.numpy(), mode="full"), reference, atol=1e-12)
+    x2 = torch.randn(5, 6, generator=gen, dtype=torch.float64)
+    w2 = torch.randn(k, k, generator=gen, dtype=torch.float64)
+    up2 = artifacts.zero_insertion(x2, s).numpy()
+    reference2 = nnf.conv_transpose2d(x2[None, None], w2[None, None], stride=s)[0, 0].numpy()
+    np.testing.assert_allclose(scipy.signal.convolve2d(up2, w2.numpy(), mode="full"), reference2, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,s", [(3, 2), (4, 2), (5, 3)])
+def test_upsample_transposed_counts_overlaps_and_resize_keeps_a_constant_flat(k, s):
+    ones = torch.ones(1, 1, 6, 6, dtype=torch.float64)
+    counts = artifacts.upsample(ones, torch.ones(1, 1, k, k), s, "transposed")[0, 0]
+    by_hand = torch.tensor(overlap_by_counting(k, s, 6), dtype=torch.float64)
+    assert torch.equal(counts, torch.outer(by_hand, by_hand))
+    w = torch.randn(2, 1, k, k, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
+    out = artifacts.upsample(ones, w, s, "resize")
+    assert out.shape == (1, 2, 6 * s, 6 * s)
+    for c in range(2):
+        assert torch.allclose(out[0, c], w[c].sum().expand(6 * s, 6 * s), atol=1e-12)
+
+
+def test_upsample_resize_is_nearest_repeat_then_correlation():
+    import numpy as np
+    import scipy.signal
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 1, 4, 5, generator=gen, dtype=torch.float64)
+    w = torch.randn(1, 1, 3, 3, generator=gen, dtype=torch.float64)
+    rep = np.repeat(np.repeat(x[0, 0].numpy(), 2, axis=0), 2, axis=1)
+    padded = np.pad(rep, 1, mode="edge")
+    expected = scipy.signal.correlate2d(padded, w[0, 0].numpy(), mode="valid")
+    np.testing.assert_allclose(artifacts.upsample(x, w, 2, "resize")[0, 0].numpy(), expected, atol=1e-12)
+
+
+def test_upsample_and_zero_insertion_bad_inputs():
+    x = torch.ones(1, 2, 4, 4)
+    with pytest.raises(ValueError, match="method"):
+        artifacts.upsample(x, torch.ones(1, 2, 3, 3), 2, "bilinear")
+    with pytest.raises(ValueError, match="C_in"):
+        artifacts.upsample(x, torch.ones(1, 3, 3, 3), 2)
+    with pytest.raises(ValueError, match="stride"):
+        artifacts.zero_insertion(torch.ones(4), 0)

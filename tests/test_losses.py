@@ -285,3 +285,42 @@ def test_cuda_inputs_stay_on_the_device():
         Fs = X.reshape(1, 4, 5, 10).relu()
         value = sl.compare(Y.reshape(1, 4, 8, 5).relu(), sl.prepare(Fs))
         assert value.device.type == "cuda" and torch.isfinite(value), name
+
+
+# ---- the chapter's extra counterexamples (equal marginals; equal marginals and covariance) ----
+
+
+def test_equal_marginals_pair_fools_mean_std_and_1d_ot_but_not_gram():
+    X, Y = losses.equal_marginals_pair(n=500, seed=3)
+    x, y = X.numpy(), Y.numpy()
+    np.testing.assert_array_equal(np.sort(x, axis=1), np.sort(y, axis=1))  # same values per channel
+    for c in range(2):
+        assert ot.wasserstein_1d(x[c], y[c], p=2) < 1e-20
+    assert float(losses.ot1d(X, Y)) < 1e-20
+    assert float(losses.mean_std_loss(X, Y, eps=0.0)) < 1e-20
+    assert abs(np.corrcoef(x)[0, 1]) < 0.2 and np.corrcoef(y)[0, 1] > 0.9
+    gram_gap = ((x @ x.T - y @ y.T) / x.shape[1]) ** 2
+    assert gram_gap.sum() > 1.0
+
+
+def test_equal_marginals_and_covariance_pair_leaves_only_the_joint_geometry():
+    X, Y = losses.equal_marginals_and_covariance_pair(n=400, seed=1)
+    x, y = X.numpy(), Y.numpy()
+    assert x.shape == y.shape == (2, 400)
+    np.testing.assert_array_equal(np.sort(x, axis=1), np.sort(y, axis=1))
+    np.testing.assert_allclose(x.mean(1), 0, atol=1e-13)
+    np.testing.assert_allclose(np.cov(x, bias=True), np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(np.cov(y, bias=True), np.eye(2), atol=1e-12)
+    np.testing.assert_allclose(np.abs(y[0]), np.abs(y[1]))  # Y lies on the two diagonals
+    a = np.full(400, 1 / 400)
+    w2 = ot.emd2(a, a, ot.dist(x.T, y.T))  # squared Euclidean cost
+    assert w2 > 0.1
+    np.testing.assert_allclose(float(losses.exact_w2(X, Y)), w2, rtol=1e-9)
+    for name in ("mean_std", "ot1d", "gram", "gaussian_w2"):
+        assert losses.style_loss_values(X, Y)[name] < 1e-12, name
+
+
+@pytest.mark.parametrize("n", [0, 3, 6])
+def test_equal_marginals_and_covariance_pair_needs_multiples_of_four(n):
+    with pytest.raises(ValueError, match="multiple of 4"):
+        losses.equal_marginals_and_covariance_pair(n=n)
