@@ -238,7 +238,9 @@ def dominant_frequency(signal: Tensor) -> float | tuple[float, float]:
         weight[0] = 1.0
         if L % 2 == 0:
             weight[-1] = 1.0
-        k = int(torch.argmax((power * weight)[1:])) + 1
+        weighted = (power * weight)[1:]
+        # ties (equal harmonics of a one-spike-per-period pattern) differ only by rounding: lowest wins
+        k = int(torch.nonzero(weighted >= weighted.max() * (1 - 1e-9))[0]) + 1
         return float(freqs[k])
     if flat:
         return (0.0, 0.0)

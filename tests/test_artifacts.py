@@ -187,3 +187,11 @@ def test_upsample_and_zero_insertion_bad_inputs():
         artifacts.upsample(x, torch.ones(1, 3, 3, 3), 2)
     with pytest.raises(ValueError, match="stride"):
         artifacts.zero_insertion(torch.ones(4), 0)
+
+
+@pytest.mark.parametrize(("k", "s"), [(6, 5), (9, 5)])
+def test_dominant_frequency_of_one_spike_per_period_is_the_fundamental(k, s):
+    # the interior pattern has one spike per period s: every harmonic has the same power, so the tie
+    # must go to the lowest frequency, 1/s
+    pattern = artifacts.interior(artifacts.overlap_pattern(k, s, n_in=40), k, s)
+    assert artifacts.dominant_frequency(pattern) == pytest.approx(1 / s)
