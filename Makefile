@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup weights lab test test-lib test-notebooks lint demo bench clean
+.PHONY: setup weights lab test test-lib test-notebooks lint demo bench exercises clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,10 @@ test-lib: setup
 	NSTLAB_BUDGET=ci $(BIN)/python -m pytest tests
 
 test-notebooks: setup
-	NSTLAB_BUDGET=ci $(BIN)/python -m pytest --nbval-lax --durations=0 notebooks
+	NSTLAB_BUDGET=ci $(BIN)/python -m pytest --nbval-lax --durations=0 notebooks solutions exercises
+
+exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py
 
 demo: setup
 	$(BIN)/nstlab stylize --content chelsea --style strokes -o outputs/demo.png
