@@ -141,3 +141,31 @@ def table(backbone: Backbone | str = "vgg16") -> list[dict[str, float | int | st
         for n, f in receptive_fields(backbone).items()
     ]
 
+
+
+def texture_wavelength(img: Tensor) -> float:
+    """Power-weighted mean wavelength of an image's gray-level pattern, in pixels: lambda = 1 / E_P[|f|].
+
+    With g the gray image (mean over colours) minus its mean and P(f) = |DFT(g)(f)|^2 its power spectrum,
+    E_P[|f|] = sum_f P(f) |f| / sum_f P(f) is the mean spatial frequency (cycles per pixel) and its
+    inverse the typical size of the pattern: a sinusoid of period T gives exactly T, a blurred or
+    coarser texture a larger value. A simple number for "how large are the strokes" of a stylization
+    (the texture scale that S_eff predicts). ``img`` is (1, 3, H, W) or (H, W); a constant image is an error.
+    """
+    if img.ndim == 4:
+        if img.shape[0] != 1:
+            raise ValueError(f"texture_wavelength takes one image (1, C, H, W), got {tuple(img.shape)}")
+        g = img[0].mean(0)
+    elif img.ndim == 2:
+        g = img
+    else:
+        raise ValueError(f"img must be (1, C, H, W) or (H, W), got shape {tuple(img.shape)}")
+    g = g.detach().to(torch.float64).cpu()
+    g = g - g.mean()
+    power = torch.fft.fft2(g).abs().pow(2)
+    fy = torch.fft.fftfreq(g.shape[0], dtype=torch.float64)[:, None]
+    fx = torch.fft.fftfreq(g.shape[1], dtype=torch.float64)[None, :]
+    total = power.sum()
+    if not total > 1e-20 * g.numel():
+        raise ValueError("the image is constant: it has no pattern and no wavelength")
+    return float(total / (power * torch.hypot(fy, fx)).sum())

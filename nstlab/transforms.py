@@ -104,6 +104,7 @@ class NormComparison(NamedTuple):
     bn_companion_change: (
         Tensor  # max |BN(batch)[0] - BN(batch[0] alone)|: how much sample 0 depends on the rest
     )
+    live: Tensor  # (B, C) bool: channels of each sample with variance > 100 eps (the spreads use these)
 
 
 def in_vs_bn(features: Tensor, eps: float = 1e-5) -> NormComparison:
@@ -114,20 +115,28 @@ def in_vs_bn(features: Tensor, eps: float = 1e-5) -> NormComparison:
     removed per image. BN subtracts one batch mean and divides by one batch std per channel, so each
     sample keeps its own offset and scale (``bn_spread`` > 0 when the styles differ) and its output
     changes with the other images in the batch (``bn_companion_change`` > 0).
+
+    The spreads are taken over the ``live`` (sample, channel) pairs, whose input variance exceeds 100 eps:
+    a constant channel (a dead ReLU) has no contrast to normalize, and IN maps it to 0 with std 0, not 1.
     """
     if features.ndim != 4 or features.shape[0] < 2:
         raise ValueError(
             f"in_vs_bn needs a batch of at least two feature maps (B, C, H, W), got {tuple(features.shape)}"
         )
+    live = features.flatten(2).var(-1, correction=0) > 100 * eps
+    if not bool(live.any()):
+        raise ValueError(
+            f"every channel of every sample is constant (variance <= {100 * eps:g}): nothing to normalize"
+        )
     stats = []
     for y in (instance_norm(features, eps), batch_norm(features, eps)):
         M = y.flatten(2)
         mean, std = M.mean(-1), M.std(-1, correction=0)
-        spread = ((mean.pow(2) + (std - 1).pow(2)).mean()).sqrt()
+        spread = ((mean.pow(2) + (std - 1).pow(2))[live].mean()).sqrt()
         stats.append((mean, std, spread))
     change = (batch_norm(features, eps)[:1] - batch_norm(features[:1], eps)).abs().max()
     (im, isd, isp), (bm, bsd, bsp) = stats
-    return NormComparison(im, isd, bm, bsd, isp, bsp, change)
+    return NormComparison(im, isd, bm, bsd, isp, bsp, change, live)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -82,3 +82,30 @@ def test_effective_scales_of_the_text():
         receptive.effective_scale({"relu1_1": -1.0})
     with pytest.raises(ValueError, match="unknown layer"):
         receptive.effective_scale(["relu9_9"])
+
+
+@pytest.mark.parametrize("period", [4, 8, 16])
+def test_texture_wavelength_of_a_sinusoid_is_its_period(period):
+    import math
+
+    import torch
+
+    x = torch.arange(64, dtype=torch.float64)
+    stripes = torch.sin(2 * math.pi * x / period)[None, :].expand(32, 64)  # all power at |f| = 1/period
+    assert receptive.texture_wavelength(stripes) == pytest.approx(period, rel=1e-9)
+    diagonal = torch.sin(2 * math.pi * (x[:, None] + x[None, :]) / period)  # |f| = sqrt(2)/period
+    assert receptive.texture_wavelength(diagonal) == pytest.approx(period / 2**0.5, rel=1e-9)
+
+
+def test_texture_wavelength_grows_with_blur_and_rejects_constants():
+    import torch
+
+    from nstlab import images
+
+    noise = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    blurred = torch.nn.functional.avg_pool2d(noise, 5, stride=1, padding=2, count_include_pad=False)
+    assert receptive.texture_wavelength(blurred) > 1.5 * receptive.texture_wavelength(noise)
+    coarse = images.resize(noise[..., :32, :32], 64)  # the same pattern twice as large
+    assert receptive.texture_wavelength(coarse) > 1.5 * receptive.texture_wavelength(noise[..., :32, :32])
+    with pytest.raises(ValueError, match="constant"):
+        receptive.texture_wavelength(torch.full((1, 3, 8, 8), 0.5))

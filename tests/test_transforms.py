@@ -367,3 +367,14 @@ def test_apply_map_reuses_a_precomputed_map_for_every_alpha():
     torch.testing.assert_close(transforms.apply_map(G, content), transforms.gaussian_ot_map(content, style))
     with pytest.raises(ValueError, match="channel count mismatch"):
         transforms.apply_map(T, rand(5, 10))
+
+
+def test_in_vs_bn_spreads_ignore_dead_channels():
+    # a dead ReLU channel (all zeros) in one sample: IN maps it to std 0, which is not a style statistic
+    F = rand(2, 3, 6, 6, seed=9) * torch.tensor([1.0, 4.0], dtype=torch.float64).view(2, 1, 1, 1)
+    F[0, 1] = 0.0
+    r = transforms.in_vs_bn(F)
+    assert r.live.tolist() == [[True, False, True], [True, True, True]]
+    assert r.in_std[0, 1].item() == 0.0 and r.in_spread.item() < 1e-3
+    with pytest.raises(ValueError, match="constant"):
+        transforms.in_vs_bn(torch.zeros(2, 3, 4, 4))
