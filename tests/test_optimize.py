@@ -106,3 +106,90 @@ def test_invert_rejects_targets_of_the_wrong_size(hed):
     target = hed.features(images.load("astronaut", size=48), ["relu2_1"])
     with pytest.raises(ValueError, match="shape"):
         optimize.invert(target, (64, 64), backbone=hed, steps=1, progress=False)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Controls (issue 6): colour preservation, pyramid, shared objectives
+# ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def colour_runs(hed):
+    """The same small stylization without and with each colour preservation mode (mosaic: vivid colours)."""
+    kw = dict(backbone=hed, size=64, steps=20, progress=False)
+    return {mode: optimize.stylize("chelsea", "mosaic", preserve_color=mode, **kw).image
+            for mode in (None, "luminance", "histogram")}
+
+
+def test_colour_preservation_keeps_the_contents_chroma_statistics(colour_runs):
+    """Tolerances on (mean, std) of YIQ's I and Q vs the content's: luminance-only transfer keeps them to
+    0.01 (only clamping changes them); histogram matching to 0.04; plain transfer moves them by more than
+    0.04."""
+    from nstlab.color import chroma_stats
+
+    content = chroma_stats(images.load("chelsea", size=64))
+    err = {mode: float((chroma_stats(img) - content).abs().max()) for mode, img in colour_runs.items()}
+    assert err["luminance"] < 0.01, err
+    assert err["histogram"] < 0.04 < err[None], err
+
+
+def test_luminance_mode_takes_the_luminance_from_the_gray_transfer(colour_runs):
+    from nstlab.transforms import rgb_to_yiq
+
+    y_lum = rgb_to_yiq(colour_runs["luminance"])[:, 0]
+    y_content = rgb_to_yiq(images.load("chelsea", size=64))[:, 0]
+    # the luminance is stylized: mean |Y - Y_content| above 0.02 (plain transfer: about 0.1)
+    assert float((y_lum - y_content).abs().mean()) > 0.02
+
+
+def test_pyramid_runs_coarse_to_fine_and_continues_the_history():
+    kw = dict(backbone="random-vgg16", progress=False, style_size=32)
+    result = optimize.stylize("chelsea", "waves", pyramid=(24, 48), steps=[6, 3], **kw)
+    assert result.image.shape == images.load("chelsea", size=48).shape
+    assert [h["step"] for h in result.history] == list(range(1, 10))
+    assert [h["size"] for h in result.history] == [24.0] * 6 + [48.0] * 3
+    times = [h["seconds"] for h in result.history]
+    assert times == sorted(times) and result.seconds == pytest.approx(times[-1], rel=0.5)
+    with pytest.raises(ValueError, match="increasing"):
+        optimize.stylize("chelsea", "waves", pyramid=(48, 24), steps=2, **kw)
+    with pytest.raises(ValueError, match="disagrees"):
+        optimize.stylize("chelsea", "waves", pyramid=(24, 48), size=64, steps=2, **kw)
+    with pytest.raises(ValueError, match="per pyramid level"):
+        optimize.stylize("chelsea", "waves", pyramid=(24, 48), steps=[2], **kw)
+
+
+def test_pyramid_level_start_is_the_upsampled_result_plus_the_contents_detail_band():
+    """x0 = up(x) + c - up(down(c)): a coarse result equal to down(c) gives back c exactly (Laplacian
+    pyramid reconstruction), and a flat coarse result gives the content's high-pass band around it."""
+    c = images.load("chelsea", size=64).double()
+    down = torch.nn.functional.interpolate(c, size=(22, 32), mode="bilinear", antialias=True,
+                                           align_corners=False)
+    torch.testing.assert_close(optimize._upsample_level(down, c, c.shape[-2:]), c)
+    flat = optimize._upsample_level(torch.full_like(down, 0.5), c, c.shape[-2:])
+    band = c - torch.nn.functional.interpolate(down, size=c.shape[-2:], mode="bilinear", align_corners=False)
+    torch.testing.assert_close(flat, (0.5 + band).clamp(0, 1))
+
+
+def test_pyramid_starts_the_fine_level_closer_to_the_goal(hed):
+    """The first fine-level step of a pyramid run has a lower style loss than the first step of a single-scale
+    run at the same size: the coarse level already laid out the texture."""
+    kw = dict(backbone=hed, progress=False, style_size=64)
+    single = optimize.stylize("chelsea", "strokes", size=64, steps=2, **kw)
+    pyramid = optimize.stylize("chelsea", "strokes", pyramid=(32, 64), steps=[20, 2], **kw)
+    first_fine = next(h for h in pyramid.history if h["size"] == 64)
+    assert first_fine["style"] < 0.7 * single.history[0]["style"], (first_fine, single.history[0])
+
+
+def test_objective_with_content_shares_the_style_targets():
+    net = optimize.load_backbone("random-vgg16", device="cpu")
+    a = images.load("chelsea", size=32)
+    b = images.load("coffee", size=32)[..., : a.shape[-2], :]
+    objective = optimize.Objective(net, a, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0},
+                                   1.0, 1.0, 0.0)
+    other = objective.with_content(b)
+    assert other.style_targets is objective.style_targets
+    fresh = optimize.Objective(net, b, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0},
+                               1.0, 1.0, 0.0)
+    x = torch.rand_like(b)
+    assert float(other(x)[0]) == pytest.approx(float(fresh(x)[0]), rel=1e-6)
+    assert float(objective(b)[1]["content"]) > 0 and float(other(b)[1]["content"]) == 0
