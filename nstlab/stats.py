@@ -367,13 +367,20 @@ def gram_entry_variance_theory(cov: Tensor, N: int) -> Tensor:
 
 
 def gram_entry_variance(
-    C: int, Ns: Sequence[int], n_trials: int = 200, seed: int = 0, cov: Tensor | None = None
+    C: int,
+    Ns: Sequence[int],
+    n_trials: int = 200,
+    seed: int = 0,
+    cov: Tensor | None = None,
+    sampler: Callable[[int, torch.Generator], Tensor] | None = None,
 ) -> Tensor:
     """Monte Carlo variance of each Gram entry G_ab = (1/N) sum_i f_ia f_ib versus the sample size N.
 
     Draws ``n_trials`` feature matrices with N columns f_i ~ N(0, cov) (cov = I_C by default) for each N
     in ``Ns`` and returns the unbiased sample variance over trials of every entry, shape (len(Ns), C, C),
     float64. The text's 1/N law: it follows :func:`gram_entry_variance_theory` (S_aa S_bb + S_ab^2) / N.
+    ``sampler(N, generator) -> (C, N)`` replaces the Gaussian draws (e.g. :func:`position_sampler` of a
+    real feature map, whose law is :func:`resampled_gram_variance`); ``cov`` is then ignored.
     Seeded (``torch.Generator().manual_seed(seed)``), CPU.
     """
     if n_trials < 2:
@@ -384,10 +391,57 @@ def gram_entry_variance(
     gen = torch.Generator().manual_seed(seed)
     out = []
     for N in Ns:
-        F = _gaussian_samples(cov, n_trials, N, gen)
+        if sampler is None:
+            F = _gaussian_samples(cov, n_trials, N, gen)
+        else:
+            F = torch.stack([sampler(N, gen).to(torch.float64).cpu() for _ in range(n_trials)])
+            if F.shape[1:] != (C, N):
+                raise ValueError(f"sampler(N, gen) must return a ({C}, {N}) matrix, got {tuple(F.shape[1:])}")
         G = F @ F.transpose(-1, -2) / N
         out.append(G.var(dim=0))
     return torch.stack(out)
+
+
+def position_sampler(F: Tensor) -> Callable[[int, torch.Generator], Tensor]:
+    """A sampler for :func:`gram_entry_variance` and :func:`shrinkage_mse` that draws N positions of a
+    real feature map uniformly with replacement: ``sampler(N, generator) -> (C, N)`` float64 CPU.
+
+    The columns of F (C, N_full) (or a (1, C, H, W) map) become the population, so the "true" second
+    moment is exactly ``gram(F)``, and a draw of N positions is the feature map of a small image whose
+    positions are independent. Gram estimates from it obey :func:`resampled_gram_variance`.
+    """
+    M, batched = as_matrices(F, "F")
+    if batched and M.shape[0] != 1:
+        raise ValueError(f"position_sampler takes one feature map, got a batch of {M.shape[0]}")
+    population = M[0].detach().to(torch.float64).cpu()
+    n_full = population.shape[-1]
+
+    def sampler(N: int, gen: torch.Generator) -> Tensor:
+        if N < 1:
+            raise ValueError(f"N must be a positive number of positions, got {N}")
+        return population[:, torch.randint(0, n_full, (N,), generator=gen)]
+
+    return sampler
+
+
+def resampled_gram_variance(F: Tensor, N: int) -> Tensor:
+    """Exact Var(G_ab) of G = (1/N) sum_k f_k f_k^T when the N columns f_k are drawn uniformly with
+    replacement from the positions of F (see :func:`position_sampler`):
+
+        Var(G_ab) = ( (1/N_F) sum_i (F_ai F_bi)^2 - gram(F)_ab^2 ) / N,
+
+    the population variance of the product f_a f_b over the N_F positions, divided by N (G_ab is a mean of
+    N i.i.d. copies). The distribution-free form of the 1/N law (the Gaussian one is
+    :func:`gram_entry_variance_theory`). (C, C) float64.
+    """
+    M, batched = as_matrices(F, "F")
+    if batched and M.shape[0] != 1:
+        raise ValueError(f"resampled_gram_variance takes one feature map, got a batch of {M.shape[0]}")
+    if N < 1:
+        raise ValueError(f"N must be a positive number of positions, got {N}")
+    X = M[0].to(torch.float64)
+    second = X.pow(2) @ X.pow(2).T / X.shape[-1]
+    return (second - (X @ X.T / X.shape[-1]).pow(2)) / N
 
 
 class ShrinkageCurve(NamedTuple):
@@ -427,7 +481,13 @@ def shrinkage_mse(
     else:
         F = torch.stack([sampler(N, gen).to(torch.float64).cpu() for _ in range(n_trials)])
     G = F @ F.transpose(-1, -2) / N  # (n_trials, C, C), gram(F, "n") of every trial
-    mse = torch.stack([(shrink(G, lam, target) - S).pow(2).sum((-1, -2)).mean() for lam in lam_t.tolist()])
+    # shrink(G, lam, T) - S = (1 - lam) D + lam E with D = G - S and E = T - S (T may depend on G, as the
+    # scaled identity does), so the squared error of each trial is exactly the quadratic
+    # (1 - lam)^2 ||D||^2 + 2 lam (1 - lam) <D, E> + lam^2 ||E||^2: three passes over the trials, any grid.
+    D = G - S
+    E = shrink(G, 1.0, target) - S
+    dd, de, ee = (D * D).sum((-1, -2)).mean(), (D * E).sum((-1, -2)).mean(), (E * E).sum((-1, -2)).mean()
+    mse = (1 - lam_t) ** 2 * dd + 2 * lam_t * (1 - lam_t) * de + lam_t**2 * ee
     lw = float(ledoit_wolf(F[..., None], assume_centered=True).mean())
     return ShrinkageCurve(lam_t, mse, float(lam_t[mse.argmin()]), lw)
 

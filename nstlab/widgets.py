@@ -981,7 +981,7 @@ class FastTransferDemo:
             raise ValueError(f"FastTransferDemo takes one or two styles, got {len(styles)}")
         self.decoder = decoder if decoder is not None else decoders.shipped_decoder(device="cpu")
         device = next(self.decoder.parameters()).device
-        self.n_styles, self._targets = len(styles), {}
+        self.n_styles, self._targets, self._canvases = len(styles), {}, {}
         self.content, self.styles, self.features = {}, {}, {}
         for res in dict.fromkeys((size, preview)):
             c = images.load(content, size=res).to(device)
@@ -1013,30 +1013,49 @@ class FastTransferDemo:
         return decoders.decode(t, self.decoder, tuple(self.content[res].shape[-2:]))
 
     def update(self, alpha: float = 1.0, method: str = "adain", mix: float = 0.0,
-               preview: bool = False) -> View:
+               preview: bool = False, *, reuse: bool = False) -> View:
         """Figure: content, style(s), result. Numbers: alpha, mix, and the relative feature change
-        ||t - f(c)|| / ||f(c)|| that the decoder turns into the picture."""
+        ||t - f(c)|| / ||f(c)|| that the decoder turns into the picture. ``reuse=True`` redraws the
+        previous reuse call's figure of the same size (only the pictures and titles change; what the
+        widget does)."""
         from . import decoders
 
         res = self.preview if preview else self.size
-        out = self.picture(alpha, method, mix, preview)
         fc = self.features[res][0]
         weights = [1.0] if self.n_styles == 1 else [1.0 - mix, mix]
+        if self.n_styles == 1 and mix != 0:
+            raise ValueError("mix (the weight of a second style) needs two styles")
         t = decoders.blend(fc, self.targets(method, res), alpha, weights)
+        out = decoders.decode(t, self.decoder, tuple(self.content[res].shape[-2:]))
         numbers = {"alpha": float(alpha), "mix": float(mix),
                    "relative_feature_change": float((t - fc).norm() / fc.norm())}
+        canvas = self._canvases.get(res) if reuse else None
+        if canvas is None:
+            canvas = self._new_canvas(res)
+            if reuse:
+                self._canvases[res] = canvas
+        canvas["output"].set_data(images.to_numpy(out))
+        canvas["axes"][-1].set_title(f"{method}, alpha = {alpha:.2f}" + (" (preview)" if preview else ""),
+                                     fontsize=9)
+        for k in range(self.n_styles):
+            w = 1.0 if self.n_styles == 1 else weights[k]
+            canvas["axes"][1 + k].set_title(f"style {k + 1} (w = {w:.2f})", fontsize=9)
+        if reuse:
+            _freeze_layout(canvas["fig"])
+        return View(canvas["fig"], numbers)
+
+    def _new_canvas(self, res: int) -> dict[str, Any]:
         panels = 2 + self.n_styles
         fig = Figure(figsize=(2.4 * panels, 2.5), dpi=80, layout="constrained")
-        axes = fig.subplots(1, panels)
+        axes = list(fig.subplots(1, panels))
         axes[0].imshow(images.to_numpy(self.content[res]))
         _image_axes(axes[0], "content")
         for k, s in enumerate(self.styles[res]):
             axes[1 + k].imshow(images.to_numpy(s))
-            w = 1.0 if self.n_styles == 1 else weights[k]
-            _image_axes(axes[1 + k], f"style {k + 1} (w = {w:.2f})")
-        axes[-1].imshow(images.to_numpy(out))
-        _image_axes(axes[-1], f"{method}, alpha = {alpha:.2f}" + (" (preview)" if preview else ""))
-        return View(fig, numbers)
+            _image_axes(axes[1 + k], f"style {k + 1}")
+        output = axes[-1].imshow(images.to_numpy(self.content[res]))
+        _image_axes(axes[-1], "")
+        return {"fig": fig, "axes": axes, "output": output}
 
     def widget(self):
         """Sliders alpha and (two styles) mix, a method menu and a preview switch (the small size while
@@ -1050,4 +1069,4 @@ class FastTransferDemo:
                     if self.n_styles == 2 else ipywidgets.fixed(0.0)),
             "preview": ipywidgets.Checkbox(value=False, description=f"preview ({self.preview} px)"),
         }
-        return interactive_view(self.update, **controls)
+        return interactive_view(partial(self.update, reuse=True), **controls)

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.linalg
 import scipy.stats
 import torch
 from hypothesis import given, settings
@@ -361,3 +362,56 @@ def test_shrinkage_mse_with_a_non_gaussian_sampler():
     )
     np.testing.assert_allclose(curve.mse.numpy(), (1 - lams.numpy()) ** 2 * C * (C - 1) / N, rtol=0.05)
     assert curve.best_lam == 0.9
+
+
+# -------------------------------------------------------------------- resampling real positions
+
+
+def test_position_sampler_draws_columns_of_the_feature_map():
+    F = rand(4, 30, seed=21)
+    sampler = stats.position_sampler(F)
+    draw = sampler(500, torch.Generator().manual_seed(0))
+    assert draw.shape == (4, 500)
+    cols = {tuple(np.round(c, 12)) for c in F.numpy().T}
+    assert all(tuple(np.round(c, 12)) in cols for c in draw.numpy().T)
+    # a (1, C, H, W) map is the same population
+    same = stats.position_sampler(F.reshape(1, 4, 5, 6))(500, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(same, draw)
+    with pytest.raises(ValueError, match="one feature map"):
+        stats.position_sampler(rand(2, 4, 5, 6))
+
+
+def test_resampled_gram_variance_matches_a_numpy_formula_and_monte_carlo():
+    F = rand(3, 40, seed=22).abs()  # nonnegative like ReLU features
+    A = F.numpy()
+    N = 12
+    prod = A[:, None, :] * A[None, :, :]  # (C, C, N_F) products f_a f_b at every position
+    closed = prod.var(axis=-1) / N  # population variance of the product over positions, / N
+    np.testing.assert_allclose(stats.resampled_gram_variance(F, N).numpy(), closed, rtol=1e-12)
+    mc = stats.gram_entry_variance(3, [N, 4 * N], n_trials=4000, seed=1, sampler=stats.position_sampler(F))
+    np.testing.assert_allclose(mc[0].numpy(), closed, rtol=0.1)
+    np.testing.assert_allclose(mc[1].numpy(), closed / 4, rtol=0.1)
+
+
+def test_gram_entry_variance_rejects_a_sampler_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"must return a \(3, 5\) matrix"):
+        stats.gram_entry_variance(3, [5], n_trials=2, sampler=lambda n, g: torch.zeros(2, n))
+
+
+def test_shrinkage_mse_equals_the_brute_force_error_of_each_lambda():
+    """The quadratic expansion inside shrinkage_mse against shrinking every trial and measuring directly."""
+    C, N, n_trials = 5, 7, 50
+    cov = torch.diag(torch.tensor([0.3, 1.0, 2.0, 3.0, 5.0], dtype=torch.float64)) + 0.2
+    lams = [0.0, 0.3, 0.7, 1.0]
+    for target in (None, "scaled_identity"):
+        curve = stats.shrinkage_mse(cov, N, lams, n_trials=n_trials, seed=4, target=target)
+        gen = torch.Generator().manual_seed(4)  # the same draws as shrinkage_mse
+        root = torch.from_numpy(scipy.linalg.sqrtm(cov.numpy()).real)
+        F = root @ torch.randn(n_trials, C, N, generator=gen, dtype=torch.float64)
+        for lam, mse in zip(lams, curve.mse.tolist(), strict=True):
+            errors = []
+            for f in F:
+                G = (f @ f.T / N).numpy()
+                T = np.eye(C) * (np.trace(G) / C if target else 1.0)
+                errors.append((((1 - lam) * G + lam * T - cov.numpy()) ** 2).sum())
+            assert mse == pytest.approx(np.mean(errors), rel=1e-9)
