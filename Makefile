@@ -29,7 +29,7 @@ test-lib: setup
 	NSTLAB_BUDGET=ci $(BIN)/python -m pytest tests
 
 test-notebooks: setup
-	NSTLAB_BUDGET=ci $(BIN)/python -m pytest --nbval-lax --durations=0 notebooks solutions exercises
+	NSTLAB_BUDGET=ci $(BIN)/python -m pytest --nbval-lax --durations=15 notebooks solutions exercises
 
 exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py
