@@ -182,7 +182,9 @@ class ShrinkageDemo:
     ``centered=True`` the covariance ``stats.covariance(F)``) is then noisy and badly conditioned, and
     shrinking toward T (``target``: ``"scaled_identity"`` (tr(G)/C) I, the Ledoit-Wolf target, or
     ``"identity"``) trades a little bias for much less variance. ``true_cov`` (C, C), when known (synthetic
-    features), gives the squared error ||G_lam - S||_F^2 of each lam.
+    features, or the full image's Gram when the features are a small crop of it), is the reference S: the
+    second moment the estimate should approach (the covariance when ``centered=True``); it gives the
+    squared error ||G_lam - S||_F^2 of each lam.
     """
 
     def __init__(
@@ -217,9 +219,9 @@ class ShrinkageDemo:
         return stats.shrink(self.gram, lam, self.target)
 
     def update(self, lam: float) -> View:
-        """Images of G, G_lam (and the true covariance), their eigenvalue spectra; numbers: ``lam``,
+        """Images of G, G_lam (and the reference S), their eigenvalue spectra; numbers: ``lam``,
         ``condition_number`` (of G_lam; inf shown as the largest float when G_lam is singular),
-        ``condition_number_gram``, ``ledoit_wolf_lambda``, and with a true covariance ``mse`` =
+        ``condition_number_gram``, ``ledoit_wolf_lambda``, and with a reference ``mse`` =
         ||G_lam - S||_F^2 and ``mse_gram`` (lam = 0)."""
         G_lam = self.estimate(lam)
         eig = _eigvalsh(G_lam)
@@ -237,7 +239,7 @@ class ShrinkageDemo:
         axes = fig.subplots(1, panels)
         mats = [(self.gram, f"G (N = {self.F.shape[1]})"), (G_lam, f"shrunk, lam = {lam:.2f}")]
         if self.true_cov is not None:
-            mats.append((self.true_cov, "true covariance"))
+            mats.append((self.true_cov, "reference S"))
         clim = _sym_clim(self.gram.numpy())
         for ax, (M, title) in zip(axes, mats, strict=False):
             ax.imshow(M.numpy(), cmap="RdBu_r", vmin=clim[0], vmax=clim[1], interpolation="nearest")
@@ -251,7 +253,7 @@ class ShrinkageDemo:
         )
         ax.set_ylabel("log10 eigenvalue", fontsize=8)
         if self._true_eig is not None:
-            ax.plot(k, np.log10(np.clip(self._true_eig, 1e-12, None)), "k--", label="true")
+            ax.plot(k, np.log10(np.clip(self._true_eig, 1e-12, None)), "k--", label="reference S")
         ax.set_xlabel("eigenvalue index", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.legend(fontsize=7)
