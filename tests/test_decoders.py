@@ -5,14 +5,20 @@ import shutil
 import pytest
 import torch
 
+from nstlab import artifacts, images, transforms, weights
 from nstlab import decoders as D
-from nstlab import images, stats, transforms, weights
 
-# Measured on the shipped relu3_1 weights (3000 steps), coffee (held out of training) at 128 px long side:
-# resize 14.65 dB, transposed 14.91 dB. Floors = measured - 1.5 dB.
-PSNR_FLOOR = {"resize": 13.1, "transposed": 13.4}
-# Measured nyquist_peak of the reconstructions of coffee at 256 px: transposed 841, resize 53 (ratio 15.9).
-PEAK_FACTOR = 5.0
+# Measured on the shipped relu3_1 weights (8000 steps), coffee (held out of training) at 128 px long side:
+# resize 15.56 dB, transposed 15.71 dB. Floors = measured - 1.5 dB.
+PSNR_FLOOR = {"resize": 14.0, "transposed": 14.2}
+# Measured nyquist_peak of coffee stylized with strokes at 256 px: transposed 5067, resize 532 (ratio 9.5;
+# 3.7-10.5 over five photos and two procedural styles). Not on reconstructions: after 8000 steps the resize
+# decoder's reconstructions of smooth photos show a faint period-2 pattern too (ratio 0.1-5), see benchmarks.
+PEAK_FACTOR = 4.0
+# ||f(out) - t|| / ||f(c) - t|| for coffee with the bundled textures brick, grass, gravel (128 px), measured:
+# resize 0.50, 0.43, 0.46; transposed 0.49, 0.39, 0.41. With the procedural styles it is 0.80-1.27: their
+# AdaIN shift is about the decoder's own reconstruction error (see the next tests and chapter 10).
+OUTPUT_RATIO_MAX = 0.7
 
 
 @pytest.fixture(scope="module")
@@ -107,21 +113,39 @@ def test_psnr_matches_skimage(coffee):
 # ---- fast transfer ------------------------------------------------------------------------------------
 
 
-def test_stylize_fast_moves_features_to_the_adain_target(decs, coffee, hed):
-    style = images.load("strokes", size=128)
-    out = D.stylize_fast(coffee, style, decoder=decs["resize"])
-    assert out.shape == coffee.shape and torch.isfinite(out).all()
-    fc, fs, fo = (hed.features(x, ["relu3_1"])["relu3_1"] for x in (coffee, style, out))
-    target = transforms.adain(fc, fs)
+TEXTURES = ("brick", "grass", "gravel")  # the bundled style photographs
+PROCEDURAL = ("strokes", "mosaic", "waves", "swirl")
 
-    def moment_distance(F):  # distance of the channel means and stds to the target's (the AdaIN statistics)
-        (ma, sa), (mb, sb) = stats.mean_std(F), stats.mean_std(target)
-        return float(((ma - mb).pow(2).sum() + (sa - sb).pow(2).sum()).sqrt())
 
-    # measured 0.37 (coffee/strokes, 128 px). NOT met by the shipped decoders: the position-wise distance
-    # ||f(out) - t|| / ||f(c) - t|| is 1.0-1.5 (a 3000-step CPU run reproduces the statistics, not every
-    # position of t); see the report.
-    assert moment_distance(fo) < 0.6 * moment_distance(fc)
+@pytest.mark.parametrize("variant", D.VARIANTS)
+def test_stylize_fast_moves_features_to_the_adain_target(decs, coffee, hed, variant):
+    # ||f(out) - t|| / ||f(c) - t|| at relu3_1, t = AdaIN(f(c), f(s)), computed here from the encoder and
+    # transforms.adain. Measured with the shipped weights (coffee held out, 128 px): see OUTPUT_RATIO.
+    for name in TEXTURES:
+        style = images.load(name, size=128)
+        out = D.stylize_fast(coffee, style, decoder=decs[variant])
+        assert out.shape == coffee.shape and torch.isfinite(out).all()
+        fc, fs, fo = (hed.features(x, ["relu3_1"])["relu3_1"] for x in (coffee, style, out))
+        t = transforms.adain(fc, fs)
+        ratio = float((fo - t).norm() / (fc - t).norm())
+        assert ratio < OUTPUT_RATIO_MAX, name
+        assert D.target_distances(coffee, style, decs[variant], hed).output == pytest.approx(ratio, rel=1e-4)
+
+
+@pytest.mark.parametrize("variant", D.VARIANTS)
+def test_output_beats_the_content_when_the_shift_exceeds_the_decoder_error(decs, coffee, hed, variant):
+    # The decoder reproduces features only up to its own error e = ||f(g(f(c))) - f(c)|| / ||f(c)||, so the
+    # output is closer to t than the content whenever the AdaIN shift ||f(c) - t|| / ||t|| is well above e,
+    # and the ratio falls as the shift grows (Spearman rank correlation over all bundled styles).
+    from scipy.stats import spearmanr
+
+    styles = [images.load(n, size=128) for n in TEXTURES + PROCEDURAL]
+    d = [D.target_distances(coffee, s, decs[variant], hed) for s in styles]
+    error = d[0].reconstruction_error
+    assert all(x.reconstruction_error == pytest.approx(error) for x in d)  # one content, one error
+    far = [x for x in d if x.shift > 2 * error]
+    assert len(far) >= len(TEXTURES) and all(x.output < 1 for x in far)
+    assert spearmanr([x.shift for x in d], [x.output for x in d]).statistic < -0.8
 
 
 def test_alpha_zero_is_the_reconstruction_and_weights_interpolate(decs, coffee):
@@ -194,9 +218,19 @@ def test_nyquist_peak_detects_a_planted_checkerboard():
 
 
 def test_transposed_decoder_peaks_at_half_a_cycle_per_pixel(decs):
-    img = images.load("coffee", size=256)
-    peak = {v: D.nyquist_peak(D.reconstruct(img, decs[v])) for v in D.VARIANTS}
+    img, style = images.load("coffee", size=256), images.load("strokes", size=256)
+    peak = {v: D.nyquist_peak(D.stylize_fast(img, style, decoder=decs[v])) for v in D.VARIANTS}
     assert peak["transposed"] > PEAK_FACTOR * peak["resize"]
+
+
+def test_transposed_decoder_stamps_a_grid_on_a_flat_input(decs):
+    # The seed's "locally nearly constant input": resize-convolution maps a constant to (nearly) a constant,
+    # the transposed convolution's uneven overlap leaves a period-2 pattern. Measured share of the AC power
+    # at period 2 (away from the border): transposed 0.22, resize 0.0035.
+    grey = torch.full((1, 3, 96, 96), 0.5)
+    flat = {v: D.reconstruct(grey, decs[v])[..., 16:80, 16:80] for v in D.VARIANTS}
+    strength = {v: artifacts.checkerboard_strength(D.luminance(out), 2) for v, out in flat.items()}
+    assert strength["transposed"] > 0.1 and strength["transposed"] > 10 * strength["resize"]
 
 
 # ---- training -----------------------------------------------------------------------------------------
