@@ -120,7 +120,7 @@ PROCEDURAL = ("strokes", "mosaic", "waves", "swirl")
 @pytest.mark.parametrize("variant", D.VARIANTS)
 def test_stylize_fast_moves_features_to_the_adain_target(decs, coffee, hed, variant):
     # ||f(out) - t|| / ||f(c) - t|| at relu3_1, t = AdaIN(f(c), f(s)), computed here from the encoder and
-    # transforms.adain. Measured with the shipped weights (coffee held out, 128 px): see OUTPUT_RATIO.
+    # transforms.adain. Measured with the shipped weights (coffee held out, 128 px): see OUTPUT_RATIO_MAX.
     for name in TEXTURES:
         style = images.load(name, size=128)
         out = D.stylize_fast(coffee, style, decoder=decs[variant])
@@ -141,8 +141,7 @@ def test_output_beats_the_content_when_the_shift_exceeds_the_decoder_error(decs,
 
     styles = [images.load(n, size=128) for n in TEXTURES + PROCEDURAL]
     d = [D.target_distances(coffee, s, decs[variant], hed) for s in styles]
-    error = d[0].reconstruction_error
-    assert all(x.reconstruction_error == pytest.approx(error) for x in d)  # one content, one error
+    error = d[0].reconstruction_error  # one content, so one decoder error for all styles
     far = [x for x in d if x.shift > 2 * error]
     assert len(far) >= len(TEXTURES) and all(x.output < 1 for x in far)
     assert spearmanr([x.shift for x in d], [x.output for x in d]).statistic < -0.8
