@@ -24,6 +24,7 @@ test: setup lint test-lib test-notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-lib: setup
 	NSTLAB_BUDGET=ci $(BIN)/python -m pytest tests

@@ -64,12 +64,17 @@ def latency_rows(peak: float, decoder: D.Decoder) -> list[str]:
     for size in (256, 512):
         c, s = images.load(CONTENT, size=size), images.load(STYLE, size=size)
         h, w = c.shape[-2:]
-        flops = (D.encoder_flops(decoder.layer, h, w) + D.encoder_flops(decoder.layer, *s.shape[-2:])
-                 + D.decoder_flops(decoder.layer, decoder.variant, h, w))
+        flops = (
+            D.encoder_flops(decoder.layer, h, w)
+            + D.encoder_flops(decoder.layer, *s.shape[-2:])
+            + D.decoder_flops(decoder.layer, decoder.variant, h, w)
+        )
         floor = flops / (peak * 1e9)
         t = timed(lambda c=c, s=s: D.stylize_fast(c, s, decoder=decoder))
-        rows.append(f"| stylize_fast AdaIN, {decoder.variant} | {w}x{h} | {flops / 1e9:.1f} | "
-                    f"{floor * 1e3:.0f} | {t * 1e3:.0f} | {t / floor:.2f} |")
+        rows.append(
+            f"| stylize_fast AdaIN, {decoder.variant} | {w}x{h} | {flops / 1e9:.1f} | "
+            f"{floor * 1e3:.0f} | {t * 1e3:.0f} | {t / floor:.2f} |"
+        )
     return rows
 
 
@@ -114,8 +119,9 @@ def main() -> None:
     net = load_backbone("vgg16-hed", device="cpu")
     decs = {v: D.load_decoder(v, device="cpu") for v in D.VARIANTS}
     peak = measured_peak()
-    print(f"{args.threads} threads, measured conv peak {peak:.0f} GFLOP/s; "
-          f"content {CONTENT}, style {STYLE}\n")
+    print(
+        f"{args.threads} threads, measured conv peak {peak:.0f} GFLOP/s; content {CONTENT}, style {STYLE}\n"
+    )
 
     print("### Latency of stylize_fast (images in memory; median of 5)\n")
     print("| call | size (WxH) | GFLOP | floor ms | measured ms | measured / floor |")
@@ -130,8 +136,16 @@ def main() -> None:
 
     size = 256
     c, s = images.load(CONTENT, size=size), images.load(STYLE, size=size)
-    objective = optimize.Objective(net, c, s, {"relu4_2": 1.0}, {n: 0.2 for n in optimize.STYLE_LAYERS},
-                                   content_weight=1.0, style_weight=1.0, tv_weight=0.0)
+    objective = optimize.Objective(
+        net,
+        c,
+        s,
+        {"relu4_2": 1.0},
+        {n: 0.2 for n in optimize.STYLE_LAYERS},
+        content_weight=1.0,
+        style_weight=1.0,
+        tv_weight=0.0,
+    )
     rows = [("content image itself", None, c)]
     for v in D.VARIANTS:
         for method in D.METHODS:
@@ -140,8 +154,13 @@ def main() -> None:
             rows.append((f"stylize_fast {method}, {v}", t, out))
     start = time.perf_counter()
     gatys = optimize.stylize(c, s, backbone=net, size=size, steps=args.gatys_steps, progress=False)
-    rows.append((f"optimize.stylize (Gatys, L-BFGS, {args.gatys_steps} steps)", time.perf_counter() - start,
-                 gatys.image))
+    rows.append(
+        (
+            f"optimize.stylize (Gatys, L-BFGS, {args.gatys_steps} steps)",
+            time.perf_counter() - start,
+            gatys.image,
+        )
+    )
     t_peer, out_peer = peer(args.peer_path, c, s)
     print(f"\n### Against the optimization and the peer, {c.shape[-1]}x{c.shape[-2]} px\n")
     print("| method | seconds | Gram style loss | content loss |")

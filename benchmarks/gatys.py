@@ -147,8 +147,10 @@ def main() -> None:
     ours_step = ours.seconds / args.steps
     tutorial_step = run_tutorial(net, content, style, args.steps)
     flops = conv_flops(net, *content.shape[-2:], [*optimize.CONTENT_LAYERS, *optimize.STYLE_LAYERS])
-    print(f"size {content.shape[-1]}x{content.shape[-2]}, {args.steps} steps, {args.threads} threads, "
-          f"measured conv peak {peak:.0f} GFLOP/s, {flops / 1e9:.1f} GFLOP per step")
+    print(
+        f"size {content.shape[-1]}x{content.shape[-2]}, {args.steps} steps, {args.threads} threads, "
+        f"measured conv peak {peak:.0f} GFLOP/s, {flops / 1e9:.1f} GFLOP per step"
+    )
     print("| recipe | s / step | GFLOP/s | fraction of peak |")
     print("| --- | --- | --- | --- |")
     for name, t in [("nstlab.optimize.stylize", ours_step), ("PyTorch tutorial recipe", tutorial_step)]:

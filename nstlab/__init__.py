@@ -5,4 +5,6 @@ Every notebook imports it; none re-implements it. One topic per module:
 ``optimize``, ``artifacts``, ``widgets``, ``checks``, ``cli``.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("nstlab")  # the one place is pyproject.toml

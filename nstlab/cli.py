@@ -25,8 +25,10 @@ def _stylize(args: argparse.Namespace) -> int:
     )
     path = images.save(result.image, args.output)
     last = result.history[-1]
-    print(f"wrote {path} ({result.image.shape[-1]}x{result.image.shape[-2]} px, {len(result.history)} steps, "
-          f"{result.seconds:.1f} s; style loss {last['style']:.3g}, content loss {last['content']:.3g})")
+    print(
+        f"wrote {path} ({result.image.shape[-1]}x{result.image.shape[-2]} px, {len(result.history)} steps, "
+        f"{result.seconds:.1f} s; style loss {last['style']:.3g}, content loss {last['content']:.3g})"
+    )
     return 0
 
 
@@ -48,16 +50,28 @@ def _train_decoder(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = TrainConfig(
-        variant=args.variant, layer=args.layer, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
-        lr=args.lr, lr_decay_steps=args.lr_decay_steps, style_weight=args.style_weight, seed=args.seed,
-        reconstruct_fraction=args.reconstruct_fraction, pixel_weight=args.pixel_weight,
-        checkpoint_every=args.checkpoint_every, content_dir=args.content_dir, style_dir=args.style_dir,
+        variant=args.variant,
+        layer=args.layer,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        lr=args.lr,
+        lr_decay_steps=args.lr_decay_steps,
+        style_weight=args.style_weight,
+        seed=args.seed,
+        reconstruct_fraction=args.reconstruct_fraction,
+        pixel_weight=args.pixel_weight,
+        checkpoint_every=args.checkpoint_every,
+        content_dir=args.content_dir,
+        style_dir=args.style_dir,
     )
     result = train_decoder(args.out, config, resume=args.resume, progress=True)
     last = result.history[-1]
-    print(f"wrote {result.checkpoint} (step {last['step']}, {last['seconds']:.0f} s of training; "
-          f"content loss {last['content']:.3g}, style loss {last['style']:.3g}); "
-          f"loss curve in {args.out}/losses.csv/.png")
+    print(
+        f"wrote {result.checkpoint} (step {last['step']}, {last['seconds']:.0f} s of training; "
+        f"content loss {last['content']:.3g}, style loss {last['style']:.3g}); "
+        f"loss curve in {args.out}/losses.csv/.png"
+    )
     return 0
 
 
@@ -78,8 +92,12 @@ def _add_train_decoder(sub) -> None:
     t.add_argument("--lr", type=float, default=d.lr)
     t.add_argument("--lr-decay-steps", type=float, default=d.lr_decay_steps)
     t.add_argument("--style-weight", type=float, default=d.style_weight, help="lambda of the style loss")
-    t.add_argument("--reconstruct-fraction", type=float, default=d.reconstruct_fraction,
-                   help="share of each batch decoded from the content's own features (pixel loss)")
+    t.add_argument(
+        "--reconstruct-fraction",
+        type=float,
+        default=d.reconstruct_fraction,
+        help="share of each batch decoded from the content's own features (pixel loss)",
+    )
     t.add_argument("--pixel-weight", type=float, default=d.pixel_weight, help="weight of the pixel loss")
     t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")

@@ -291,8 +291,12 @@ def style_target(content_features: Tensor, style_features: Tensor, method: str =
     return T.wct(content_features, style_features, eps=EPS)
 
 
-def blend(content_features: Tensor, targets: Sequence[Tensor], alpha: float = 1.0,
-          style_weights: Sequence[float] | None = None) -> Tensor:
+def blend(
+    content_features: Tensor,
+    targets: Sequence[Tensor],
+    alpha: float = 1.0,
+    style_weights: Sequence[float] | None = None,
+) -> Tensor:
     """t = alpha sum_k w_k T_k + (1 - alpha) f(c): style interpolation (Huang & Belongie sec. 7) and the
     content-style trade-off, from the per-style targets of :func:`style_target` (cheap: a widget caches
     the targets and calls only this and :func:`decode` while a slider moves)."""
@@ -382,8 +386,9 @@ class TargetDistances(NamedTuple):
     reconstruction_error: float  # ||f(g(f(c))) - f(c)|| / ||f(c)||: the decoder's own error on the content
 
 
-def target_distances(content: Tensor, style: Tensor, decoder: Decoder,
-                     backbone: Backbone | None = None) -> TargetDistances:
+def target_distances(
+    content: Tensor, style: Tensor, decoder: Decoder, backbone: Backbone | None = None
+) -> TargetDistances:
     """How close ``stylize_fast(content, style)`` (AdaIN, alpha = 1) comes to its target t = AdaIN(f(c),
     f(s)), position by position, at the decoder's layer.
 
@@ -398,8 +403,11 @@ def target_distances(content: Tensor, style: Tensor, decoder: Decoder,
     fo = encode(stylize_fast(content, style, decoder=decoder), decoder.layer, backbone)
     f_rec = encode(reconstruct(content, decoder), decoder.layer, backbone)
     d_content = (fc - t).norm()
-    return TargetDistances(float((fo - t).norm() / d_content), float(d_content / t.norm()),
-                           float((f_rec - fc).norm() / fc.norm()))
+    return TargetDistances(
+        float((fo - t).norm() / d_content),
+        float(d_content / t.norm()),
+        float((f_rec - fc).norm() / fc.norm()),
+    )
 
 
 def luminance(img: Tensor) -> Tensor:
@@ -455,8 +463,9 @@ def content_pool(content_dir: str | Path | None = None, max_side: int = 512) -> 
     return [_fit(images.load(s, max_size=10**6), max_side) for s in sources]
 
 
-def style_pool(style_dir: str | Path | None = None, seeds: Sequence[int] = (0, 1, 2), max_side: int = 512
-               ) -> list[Tensor]:
+def style_pool(
+    style_dir: str | Path | None = None, seeds: Sequence[int] = (0, 1, 2), max_side: int = 512
+) -> list[Tensor]:
     """Training styles: the bundled textures, the procedural styles with several ``seeds``, and the
     images of ``style_dir``."""
     pool = [images.load(n, max_size=10**6) for n in images.TEXTURES]
@@ -480,8 +489,13 @@ def random_crops(pool: Sequence[Tensor], n: int, crop: int, generator: torch.Gen
         target = crop + int(torch.randint(max(1, short - crop + 1), (1,), generator=generator))
         if target != short:
             scale = target / short
-            img = nnf.interpolate(img, size=(max(crop, round(h * scale)), max(crop, round(w * scale))),
-                                  mode="bilinear", align_corners=False, antialias=True).clamp(0, 1)
+            img = nnf.interpolate(
+                img,
+                size=(max(crop, round(h * scale)), max(crop, round(w * scale))),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            ).clamp(0, 1)
         h, w = img.shape[-2:]
         y = int(torch.randint(h - crop + 1, (1,), generator=generator))
         x = int(torch.randint(w - crop + 1, (1,), generator=generator))
@@ -516,8 +530,15 @@ def _moments(F: Tensor) -> tuple[Tensor, Tensor]:
     return M.mean(-1), (M.var(-1, correction=0) + EPS).sqrt()
 
 
-def style_bank(backbone: Backbone, pool: Sequence[Tensor], layers: Sequence[str], n: int, crop: int,
-               seed: int, batch: int = 16) -> StyleBank:
+def style_bank(
+    backbone: Backbone,
+    pool: Sequence[Tensor],
+    layers: Sequence[str],
+    n: int,
+    crop: int,
+    seed: int,
+    batch: int = 16,
+) -> StyleBank:
     """Statistics of n seeded random crops of the style pool at ``layers``."""
     g = torch.Generator().manual_seed(seed + 7919)
     means: dict[str, list[Tensor]] = {k: [] for k in layers}
@@ -547,9 +568,17 @@ class Losses(NamedTuple):
     pixel: Tensor
 
 
-def decoder_loss(backbone: Backbone, decoder: Decoder, content: Tensor, mu_s: dict[str, Tensor],
-                 sd_s: dict[str, Tensor], style_weight: float, scale: dict[str, float],
-                 n_reconstruct: int = 0, pixel_weight: float = 0.0) -> Losses:
+def decoder_loss(
+    backbone: Backbone,
+    decoder: Decoder,
+    content: Tensor,
+    mu_s: dict[str, Tensor],
+    sd_s: dict[str, Tensor],
+    style_weight: float,
+    scale: dict[str, float],
+    n_reconstruct: int = 0,
+    pixel_weight: float = 0.0,
+) -> Losses:
     """Losses of one batch. The first B - n_reconstruct samples are style samples, t = AdaIN(f(c), s);
     the last n_reconstruct are reconstruction samples, t = f(c).
 
@@ -562,8 +591,9 @@ def decoder_loss(backbone: Backbone, decoder: Decoder, content: Tensor, mu_s: di
     layer, n_style = decoder.layer, content.shape[0] - n_reconstruct
     with torch.no_grad():
         fc = backbone.features(content, [layer])[layer]
-        t = torch.cat([adain_from_moments(fc[:n_style], mu_s[layer][:n_style], sd_s[layer][:n_style]),
-                       fc[n_style:]])
+        t = torch.cat(
+            [adain_from_moments(fc[:n_style], mu_s[layer][:n_style], sd_s[layer][:n_style]), fc[n_style:]]
+        )
     out = decoder(t)
     feats = backbone.features(out, STYLE_LAYERS[layer])
     loss_c = nnf.mse_loss(feats[layer], t) / scale[layer] ** 2
@@ -571,8 +601,11 @@ def decoder_loss(backbone: Backbone, decoder: Decoder, content: Tensor, mu_s: di
     if n_style > 0:
         for name in STYLE_LAYERS[layer]:
             mu, sd = _moments(feats[name][:n_style])
-            loss_s = loss_s + (nnf.mse_loss(mu, mu_s[name][:n_style]) + nnf.mse_loss(sd, sd_s[name][:n_style])
-                               ) / scale[name] ** 2
+            loss_s = (
+                loss_s
+                + (nnf.mse_loss(mu, mu_s[name][:n_style]) + nnf.mse_loss(sd, sd_s[name][:n_style]))
+                / scale[name] ** 2
+            )
     loss_p = nnf.mse_loss(out[n_style:], content[n_style:]) if n_reconstruct else out.new_zeros(())
     return Losses(loss_c + style_weight * loss_s + pixel_weight * loss_p, loss_c, loss_s, loss_p)
 
@@ -608,11 +641,29 @@ class TrainResult:
     checkpoint: Path | None = None
 
 
-def _save_checkpoint(path: Path, decoder: Decoder, opt: torch.optim.Optimizer, gen: torch.Generator,
-                     step: int, history: list[dict[str, float]], config: TrainConfig, seconds: float) -> None:
+def _save_checkpoint(
+    path: Path,
+    decoder: Decoder,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+    step: int,
+    history: list[dict[str, float]],
+    config: TrainConfig,
+    seconds: float,
+) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": decoder.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                "step": step, "history": history, "config": vars(config), "seconds": seconds}, tmp)
+    torch.save(
+        {
+            "model": decoder.state_dict(),
+            "optimizer": opt.state_dict(),
+            "generator": gen.get_state(),
+            "step": step,
+            "history": history,
+            "config": vars(config),
+            "seconds": seconds,
+        },
+        tmp,
+    )
     tmp.replace(path)
     write_loss_curve(history, path.parent, plot=step == config.steps)
 
@@ -666,8 +717,9 @@ def train_decoder(
     _check_choice(config.variant, VARIANTS, "variant")
     _check_choice(config.layer, LAYERS, "layer")
     if config.crop < MIN_SIZE[config.layer]:
-        raise ValueError(f"crop {config.crop} px is below the {MIN_SIZE[config.layer]} px the {config.layer} "
-                         "decoder needs")
+        raise ValueError(
+            f"crop {config.crop} px is below the {MIN_SIZE[config.layer]} px the {config.layer} decoder needs"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -682,8 +734,10 @@ def train_decoder(
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}; start without --resume")
         ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         if (ckpt["config"]["variant"], ckpt["config"]["layer"]) != (config.variant, config.layer):
-            raise ValueError(f"{ckpt_path} is a {ckpt['config']['variant']} {ckpt['config']['layer']} run; "
-                             f"asked to resume {config.variant} {config.layer}")
+            raise ValueError(
+                f"{ckpt_path} is a {ckpt['config']['variant']} {ckpt['config']['layer']} run; "
+                f"asked to resume {config.variant} {config.layer}"
+            )
         decoder.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         gen.set_state(ckpt["generator"])
@@ -693,8 +747,12 @@ def train_decoder(
     layers = STYLE_LAYERS[config.layer]
     bank = style_bank(backbone, styles, layers, config.style_bank, config.crop, config.seed)
     decoder.input_scale.fill_(1 / bank.scale[config.layer])
-    bar = tqdm(total=config.steps, initial=step, desc=f"decoder {config.layer} {config.variant}",
-               disable=not progress)
+    bar = tqdm(
+        total=config.steps,
+        initial=step,
+        desc=f"decoder {config.layer} {config.variant}",
+        disable=not progress,
+    )
     while step < config.steps:
         start = time.perf_counter()
         lr = config.lr * min(1.0, (step + 1) / config.warmup_steps) / (1 + step / config.lr_decay_steps)
@@ -704,17 +762,28 @@ def train_decoder(
         mu_s, sd_s = bank.pick(torch.randint(config.style_bank, (config.batch_size,), generator=gen))
         n_rec = round(config.reconstruct_fraction * config.batch_size)
         total, loss_c, loss_s, loss_p = decoder_loss(
-            backbone, decoder, batch, mu_s, sd_s, config.style_weight, bank.scale, n_rec, config.pixel_weight)
+            backbone, decoder, batch, mu_s, sd_s, config.style_weight, bank.scale, n_rec, config.pixel_weight
+        )
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
         step += 1
         seconds += time.perf_counter() - start
-        history.append({"step": step, "total": total.item(), "content": loss_c.item(), "style": loss_s.item(),
-                        "pixel": loss_p.item(), "lr": lr, "seconds": round(seconds, 3)})
+        history.append(
+            {
+                "step": step,
+                "total": total.item(),
+                "content": loss_c.item(),
+                "style": loss_s.item(),
+                "pixel": loss_p.item(),
+                "lr": lr,
+                "seconds": round(seconds, 3),
+            }
+        )
         bar.update(1)
-        bar.set_postfix(content=f"{loss_c.item():.3g}", style=f"{loss_s.item():.3g}",
-                        pixel=f"{loss_p.item():.3g}")
+        bar.set_postfix(
+            content=f"{loss_c.item():.3g}", style=f"{loss_s.item():.3g}", pixel=f"{loss_p.item():.3g}"
+        )
         if step % config.checkpoint_every == 0 or step == config.steps:
             _save_checkpoint(ckpt_path, decoder, opt, gen, step, history, config, seconds)
     bar.close()
@@ -747,8 +816,10 @@ def export_decoder(checkpoint: str | Path, dest: str | Path, command: str, **rec
         },
         "config": ckpt["config"],
         # the loss curve, every ``every``-th step (steps 1 and the last included)
-        "loss_curve": [[h[k] for k in ("step", "total", "content", "style", "pixel")]
-                       for h in _every(ckpt["history"], 10)],
+        "loss_curve": [
+            [h[k] for k in ("step", "total", "content", "style", "pixel")]
+            for h in _every(ckpt["history"], 10)
+        ],
         **record,
     }
     dest.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")

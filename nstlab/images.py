@@ -122,8 +122,11 @@ def swirl(size: int = 512, seed: int = 0) -> np.ndarray:
         tx, ty = -(y - c[1]) / r, (x - c[0]) / r
         length = rng.uniform(0.015, 0.04) * size
         colour = pal[3] if r < 0.08 * size else pal[rng.integers(len(pal))]
-        draw.line([(x - tx * length, y - ty * length), (x + tx * length, y + ty * length)],
-                  fill=colour, width=int(rng.uniform(0.005, 0.012) * size) + 1)
+        draw.line(
+            [(x - tx * length, y - ty * length), (x + tx * length, y + ty * length)],
+            fill=colour,
+            width=int(rng.uniform(0.005, 0.012) * size) + 1,
+        )
     return np.asarray(img)
 
 

@@ -54,8 +54,9 @@ def as_mask(mask: Tensor | np.ndarray, shape: tuple[int, int] | None = None, nam
                 f"{name} is {h}x{w} (HxW) but the image is {shape[0]}x{shape[1]}: the aspect ratios differ; "
                 "draw the mask at the image's aspect ratio"
             )
-        m = nnf.interpolate(m, size=tuple(shape), mode="bilinear", align_corners=False,
-                            antialias=h > shape[0]).clamp(0, 1)
+        m = nnf.interpolate(
+            m, size=tuple(shape), mode="bilinear", align_corners=False, antialias=h > shape[0]
+        ).clamp(0, 1)
     return m
 
 

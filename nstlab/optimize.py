@@ -155,13 +155,18 @@ class Objective:
     def __call__(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         feats = self.backbone.features(x, self.layers)
         content = sum(
-            (b * losses.content_loss(feats[n], self.content_targets[n]) / self.content_scales[n]
-             for n, b in self.content_layers.items()),
+            (
+                b * losses.content_loss(feats[n], self.content_targets[n]) / self.content_scales[n]
+                for n, b in self.content_layers.items()
+            ),
             x.new_zeros(()),
         )
         style = sum(
-            (a * self.style_loss.compare(feats[n], self.style_targets[n]) / self.style_scales[n]
-             for n, a in self.style_layers.items() if n in self.style_targets),
+            (
+                a * self.style_loss.compare(feats[n], self.style_targets[n]) / self.style_scales[n]
+                for n, a in self.style_layers.items()
+                if n in self.style_targets
+            ),
             x.new_zeros(()),
         )
         for r in self.regions:
@@ -315,16 +320,35 @@ def stylize(
         keep = as_mask(protect, shape, "protect").to(dev) if protect is not None else None
         region_masks = _region_masks(masks, keep, shape, dev) if styles else None
         objective = Objective(
-            net, c_in, s_in or None, _normalized(content_layers), _normalized(style_layers),
-            content_weight, style_weight, tv_weight, style_loss, region_masks,
+            net,
+            c_in,
+            s_in or None,
+            _normalized(content_layers),
+            _normalized(style_layers),
+            content_weight,
+            style_weight,
+            tv_weight,
+            style_loss,
+            region_masks,
         )
         if x is None:
             x0 = _initial_image(init, c_in if c_in is not None else s_in[0], c_in, seed)
         else:
             x0 = _upsample_level(x, c_in, shape)
         compose = None if keep is None else _composer(keep, c_in)
-        run = _optimize(x0, objective, level_steps[level], optimizer, lr, progress, callback, callback_every,
-                        compose=compose, step_offset=len(result.history), seconds_offset=result.seconds)
+        run = _optimize(
+            x0,
+            objective,
+            level_steps[level],
+            optimizer,
+            lr,
+            progress,
+            callback,
+            callback_every,
+            compose=compose,
+            step_offset=len(result.history),
+            seconds_offset=result.seconds,
+        )
         for record in run.history:
             record["size"] = float(level_size)
         x = run.image
@@ -339,8 +363,9 @@ def _upsample_level(x: Tensor, content: Tensor | None, shape: tuple[int, ...]) -
     coarse level could not hold, c - up(down(c)) (a Laplacian-pyramid band), so edges start sharp."""
     up = nnf.interpolate(x, size=shape, mode="bilinear", align_corners=False)
     if content is not None:  # the band the coarse level cannot represent
-        coarse = nnf.interpolate(content, size=x.shape[-2:], mode="bilinear", antialias=True,
-                                 align_corners=False)
+        coarse = nnf.interpolate(
+            content, size=x.shape[-2:], mode="bilinear", antialias=True, align_corners=False
+        )
         up = up + content - nnf.interpolate(coarse, size=shape, mode="bilinear", align_corners=False)
     return up.clamp(0, 1)
 
@@ -477,8 +502,10 @@ def invert(
         expected = {n: F.shape for n, F in net.features(like, layers).items()}
     for n, T in targets.items():
         if T.shape != expected[n]:
-            raise ValueError(f"target {n} has shape {tuple(T.shape)}, but a {shape} image gives "
-                             f"{tuple(expected[n])} at {n}; pass the shape of the image the target came from")
+            raise ValueError(
+                f"target {n} has shape {tuple(T.shape)}, but a {shape} image gives "
+                f"{tuple(expected[n])} at {n}; pass the shape of the image the target came from"
+            )
         if not torch.isfinite(T).all():
             raise ValueError(f"target {n} contains NaN or inf")
     weight = 1.0 / len(targets)

@@ -142,7 +142,6 @@ def table(backbone: Backbone | str = "vgg16") -> list[dict[str, float | int | st
     ]
 
 
-
 def texture_wavelength(img: Tensor) -> float:
     """Power-weighted mean wavelength of an image's gray-level pattern, in pixels: lambda = 1 / E_P[|f|].
 

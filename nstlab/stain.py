@@ -133,8 +133,11 @@ def restain(img: Tensor, scale: tuple[float, float, float] = (1.6, 1.0, 0.5)) ->
     return torch.from_numpy(hed2rgb(hed).clip(0, 1).astype(np.float32)).permute(2, 0, 1)[None]
 
 
-def recolor(img: Tensor, gain: tuple[float, float, float] = (0.8, 1.0, 1.25),
-            gamma: tuple[float, float, float] = (1.3, 1.0, 0.8)) -> Tensor:
+def recolor(
+    img: Tensor,
+    gain: tuple[float, float, float] = (0.8, 1.0, 1.25),
+    gamma: tuple[float, float, float] = (1.3, 1.0, 0.8),
+) -> Tensor:
     """Simulate another camera: per RGB channel out = gain * in^gamma, clamped to [0, 1]."""
     g = torch.tensor(gain, dtype=img.dtype).view(1, 3, 1, 1)
     p = torch.tensor(gamma, dtype=img.dtype).view(1, 3, 1, 1)
@@ -151,8 +154,9 @@ def crop(img: Tensor, top: float, left: float, size: float) -> Tensor:
     return img[..., y : y + n, x : x + n]
 
 
-def compare(source: Tensor, target: Tensor, methods: tuple[str, ...] = METHODS,
-            truth: Tensor | None = None) -> dict[str, dict[str, float]]:
+def compare(
+    source: Tensor, target: Tensor, methods: tuple[str, ...] = METHODS, truth: Tensor | None = None
+) -> dict[str, dict[str, float]]:
     """For each method: the moment error vs the target in l-alpha-beta and in RGB (what must change:
     lower is better), the structure SSIM vs the source (what must not: near 1), and, when the
     unaltered ``truth`` is known (a simulated restaining), the mean abs pixel error vs it. The row

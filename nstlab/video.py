@@ -151,8 +151,11 @@ def optical_flow(reference: Tensor, moving: Tensor) -> Tensor:
 def _sampling_grid(flow: Tensor) -> Tensor:
     """grid_sample's normalized (x, y) grid for the positions r + w(r) (align_corners=False)."""
     _, _, H, W = flow.shape
-    yy, xx = torch.meshgrid(torch.arange(H, dtype=flow.dtype, device=flow.device),
-                            torch.arange(W, dtype=flow.dtype, device=flow.device), indexing="ij")
+    yy, xx = torch.meshgrid(
+        torch.arange(H, dtype=flow.dtype, device=flow.device),
+        torch.arange(W, dtype=flow.dtype, device=flow.device),
+        indexing="ij",
+    )
     y, x = yy + flow[:, 0], xx + flow[:, 1]
     return torch.stack([(2 * x + 1) / W - 1, (2 * y + 1) / H - 1], dim=-1)
 
@@ -293,8 +296,16 @@ def stylize_video(
     frames = [f.to(dev) for f in frames]
     motion = list(motion) if motion is not None else frame_motion(frames, progress)
     s_img = images.load(style, size=style_size or max(frames[0].shape[-2:])).to(dev)
-    base = Objective(net, frames[0], s_img, _normalized(content_layers), _normalized(style_layers),
-                     content_weight, style_weight, tv_weight)
+    base = Objective(
+        net,
+        frames[0],
+        s_img,
+        _normalized(content_layers),
+        _normalized(style_layers),
+        content_weight,
+        style_weight,
+        tv_weight,
+    )
     result = VideoResult([], motion)
     for t in tqdm(range(len(frames)), disable=not progress, desc="frames"):
         objective, x0 = base.with_content(frames[t]), frames[t]

@@ -59,8 +59,7 @@ def verify(path: str | Path, expected: str, fix: str = FETCH_COMMAND) -> Path:
     actual = sha256(path)
     if actual != expected:
         raise WeightsError(
-            f"weight file {path} is corrupt: sha256 {actual}, expected {expected}; "
-            f"delete it and run `{fix}`"
+            f"weight file {path} is corrupt: sha256 {actual}, expected {expected}; delete it and run `{fix}`"
         )
     return path
 
@@ -177,10 +176,12 @@ def info() -> list[dict[str, str]]:
         rows.append({"name": name, "path": str(path), "status": status, "size": size})
     torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
     vgg19 = torch_home / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
-    rows.append({
-        "name": "vgg19 (torchvision ImageNet, downloaded on first use)",
-        "path": str(vgg19),
-        "status": "ok" if vgg19.exists() else "missing (needs the internet once)",
-        "size": f"{vgg19.stat().st_size / 1e6:.1f} MB" if vgg19.exists() else "-",
-    })
+    rows.append(
+        {
+            "name": "vgg19 (torchvision ImageNet, downloaded on first use)",
+            "path": str(vgg19),
+            "status": "ok" if vgg19.exists() else "missing (needs the internet once)",
+            "size": f"{vgg19.stat().st_size / 1e6:.1f} MB" if vgg19.exists() else "-",
+        }
+    )
     return rows

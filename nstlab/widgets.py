@@ -956,6 +956,7 @@ class CheckerboardDemo:
 
 # --- fast feed-forward transfer (decoders) ------------------------------------------------------
 
+
 class FastTransferDemo:
     """Fast feed-forward style transfer with a trained decoder (:mod:`nstlab.decoders`), live.
 
@@ -989,8 +990,10 @@ class FastTransferDemo:
             c = images.load(content, size=res).to(device)
             s = [images.load(x, size=res).to(device) for x in styles]
             self.content[res], self.styles[res] = c, s
-            self.features[res] = (decoders.encode(c, self.decoder.layer),
-                                  [decoders.encode(x, self.decoder.layer) for x in s])
+            self.features[res] = (
+                decoders.encode(c, self.decoder.layer),
+                [decoders.encode(x, self.decoder.layer) for x in s],
+            )
         self.size, self.preview = size, preview
 
     def targets(self, method: str, res: int) -> list[Tensor]:
@@ -1002,8 +1005,9 @@ class FastTransferDemo:
             self._targets[method, res] = [decoders.style_target(fc, f, method) for f in fs]
         return self._targets[method, res]
 
-    def picture(self, alpha: float = 1.0, method: str = "adain", mix: float = 0.0,
-                preview: bool = False) -> Tensor:
+    def picture(
+        self, alpha: float = 1.0, method: str = "adain", mix: float = 0.0, preview: bool = False
+    ) -> Tensor:
         """The stylized image (1, 3, H, W) for these slider values, from the cached features."""
         from . import decoders
 
@@ -1014,8 +1018,15 @@ class FastTransferDemo:
         t = decoders.blend(self.features[res][0], self.targets(method, res), alpha, weights)
         return decoders.decode(t, self.decoder, tuple(self.content[res].shape[-2:]))
 
-    def update(self, alpha: float = 1.0, method: str = "adain", mix: float = 0.0,
-               preview: bool = False, *, reuse: bool = False) -> View:
+    def update(
+        self,
+        alpha: float = 1.0,
+        method: str = "adain",
+        mix: float = 0.0,
+        preview: bool = False,
+        *,
+        reuse: bool = False,
+    ) -> View:
         """Figure: content, style(s), result. Numbers: alpha, mix, and the relative feature change
         ||t - f(c)|| / ||f(c)|| that the decoder turns into the picture. ``reuse=True`` redraws the
         previous reuse call's figure of the same size (only the pictures and titles change; what the
@@ -1029,16 +1040,20 @@ class FastTransferDemo:
             raise ValueError("mix (the weight of a second style) needs two styles")
         t = decoders.blend(fc, self.targets(method, res), alpha, weights)
         out = decoders.decode(t, self.decoder, tuple(self.content[res].shape[-2:]))
-        numbers = {"alpha": float(alpha), "mix": float(mix),
-                   "relative_feature_change": float((t - fc).norm() / fc.norm())}
+        numbers = {
+            "alpha": float(alpha),
+            "mix": float(mix),
+            "relative_feature_change": float((t - fc).norm() / fc.norm()),
+        }
         canvas = self._canvases.get(res) if reuse else None
         if canvas is None:
             canvas = self._new_canvas(res)
             if reuse:
                 self._canvases[res] = canvas
         canvas["output"].set_data(images.to_numpy(out))
-        canvas["axes"][-1].set_title(f"{method}, alpha = {alpha:.2f}" + (" (preview)" if preview else ""),
-                                     fontsize=9)
+        canvas["axes"][-1].set_title(
+            f"{method}, alpha = {alpha:.2f}" + (" (preview)" if preview else ""), fontsize=9
+        )
         for k in range(self.n_styles):
             w = 1.0 if self.n_styles == 1 else weights[k]
             canvas["axes"][1 + k].set_title(f"style {k + 1} (w = {w:.2f})", fontsize=9)
@@ -1067,8 +1082,11 @@ class FastTransferDemo:
         controls: dict[str, Any] = {
             "alpha": ipywidgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="alpha"),
             "method": ipywidgets.Dropdown(options=["adain", "wct"], value="adain", description="method"),
-            "mix": (ipywidgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="style 2")
-                    if self.n_styles == 2 else ipywidgets.fixed(0.0)),
+            "mix": (
+                ipywidgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="style 2")
+                if self.n_styles == 2
+                else ipywidgets.fixed(0.0)
+            ),
             "preview": ipywidgets.Checkbox(value=False, description=f"preview ({self.preview} px)"),
         }
         return interactive_view(partial(self.update, reuse=True), **controls)

@@ -195,8 +195,9 @@ def test_fast_transfer_demo_reuses_cached_features(decs):
     view = demo.update(alpha=0.6, mix=0.25)
     assert isinstance(view, View) and view.numbers["alpha"] == 0.6 and view.numbers["mix"] == 0.25
     # the cached path equals the one-shot API on the same images
-    direct = D.stylize_fast(demo.content[64], demo.styles[64], alpha=0.6, style_weights=[0.75, 0.25],
-                            decoder=decs["resize"])
+    direct = D.stylize_fast(
+        demo.content[64], demo.styles[64], alpha=0.6, style_weights=[0.75, 0.25], decoder=decs["resize"]
+    )
     assert torch.allclose(demo.picture(0.6, "adain", 0.25), direct, atol=1e-5)
     assert demo.picture(0.6, preview=True).shape[-1] == 32
     first = demo.update(alpha=0.2, reuse=True)
@@ -236,8 +237,9 @@ def test_transposed_decoder_stamps_a_grid_on_a_flat_input(decs):
 
 
 def _tiny(steps):
-    return D.TrainConfig(steps=steps, batch_size=2, crop=32, style_bank=2, checkpoint_every=4, warmup_steps=1,
-                         lr=3e-4)
+    return D.TrainConfig(
+        steps=steps, batch_size=2, crop=32, style_bank=2, checkpoint_every=4, warmup_steps=1, lr=3e-4
+    )
 
 
 def _pools():
@@ -250,8 +252,14 @@ def _pools():
 def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, hed):
     contents, styles = _pools()
     run = lambda out, steps, resume=False: D.train_decoder(  # noqa: E731
-        tmp_path / out, _tiny(steps), resume=resume, progress=False, backbone=hed, contents=contents,
-        styles=styles)
+        tmp_path / out,
+        _tiny(steps),
+        resume=resume,
+        progress=False,
+        backbone=hed,
+        contents=contents,
+        styles=styles,
+    )
     straight = run("a", 12)
     # the loss of the seeded initial decoder and of the trained one on the training pair
     bank = D.style_bank(hed, styles, D.STYLE_LAYERS["relu3_1"], 2, 32, seed=0)
@@ -262,8 +270,10 @@ def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, hed):
     initial.input_scale.fill_(1 / bank.scale["relu3_1"])
     cfg = _tiny(1)
     with torch.no_grad():
-        before, after = (D.decoder_loss(hed, d, batch, mu, sd, cfg.style_weight, bank.scale, 1,
-                                        cfg.pixel_weight).total for d in (initial, straight.decoder))
+        before, after = (
+            D.decoder_loss(hed, d, batch, mu, sd, cfg.style_weight, bank.scale, 1, cfg.pixel_weight).total
+            for d in (initial, straight.decoder)
+        )
     assert after < 0.8 * before
     run("b", 4)
     resumed = run("b", 12, resume=True)

@@ -1,5 +1,5 @@
-"""Spatial control: mask propagation, guided Gram matrices, region errors, protected and multi-style regions.
-"""
+"""Spatial control: mask propagation, guided Gram matrices, region errors, protected and multi-style
+regions."""
 
 import numpy as np
 import pytest
@@ -95,8 +95,16 @@ def test_two_styles_each_land_in_their_own_region(hed):
     content = images.load("chelsea", size=64)
     left, right = masks.split_mask(tuple(content.shape[-2:]))
     styles = [images.load("waves", size=64), images.load("mosaic", size=64)]
-    result = optimize.stylize(content, styles, masks=[left, right], backbone=hed, size=64, steps=30,
-                              progress=False, style_weight=1e3)
+    result = optimize.stylize(
+        content,
+        styles,
+        masks=[left, right],
+        backbone=hed,
+        size=64,
+        steps=30,
+        progress=False,
+        style_weight=1e3,
+    )
     layer = "relu2_1"
     F = hed.features(result.image, [layer])[layer]
     targets = [stats.gram(hed.features(s, [layer])[layer]) for s in styles]

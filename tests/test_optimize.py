@@ -33,7 +33,14 @@ def test_style_loss_falls_many_fold_and_content_stays_bounded(run, hed):
         hed, images.load("chelsea", size=64), None, {"relu4_2": 1.0}, {}, 1.0, 0.0, 0.0
     )
     free = optimize.stylize(
-        "chelsea", "strokes", backbone=hed, size=64, style_size=48, steps=40, progress=False, style_weight=10,
+        "chelsea",
+        "strokes",
+        backbone=hed,
+        size=64,
+        style_size=48,
+        steps=40,
+        progress=False,
+        style_weight=10,
         content_weight=0,
     )
     free_content = float(objective(free.image)[1]["content"])
@@ -117,8 +124,10 @@ def test_invert_rejects_targets_of_the_wrong_size(hed):
 def colour_runs(hed):
     """The same small stylization without and with each colour preservation mode (mosaic: vivid colours)."""
     kw = dict(backbone=hed, size=64, steps=20, progress=False)
-    return {mode: optimize.stylize("chelsea", "mosaic", preserve_color=mode, **kw).image
-            for mode in (None, "luminance", "histogram")}
+    return {
+        mode: optimize.stylize("chelsea", "mosaic", preserve_color=mode, **kw).image
+        for mode in (None, "luminance", "histogram")
+    }
 
 
 def test_colour_preservation_keeps_the_contents_chroma_statistics(colour_runs):
@@ -162,8 +171,9 @@ def test_pyramid_level_start_is_the_upsampled_result_plus_the_contents_detail_ba
     """x0 = up(x) + c - up(down(c)): a coarse result equal to down(c) gives back c exactly (Laplacian
     pyramid reconstruction), and a flat coarse result gives the content's high-pass band around it."""
     c = images.load("chelsea", size=64).double()
-    down = torch.nn.functional.interpolate(c, size=(22, 32), mode="bilinear", antialias=True,
-                                           align_corners=False)
+    down = torch.nn.functional.interpolate(
+        c, size=(22, 32), mode="bilinear", antialias=True, align_corners=False
+    )
     torch.testing.assert_close(optimize._upsample_level(down, c, c.shape[-2:]), c)
     flat = optimize._upsample_level(torch.full_like(down, 0.5), c, c.shape[-2:])
     band = c - torch.nn.functional.interpolate(down, size=c.shape[-2:], mode="bilinear", align_corners=False)
@@ -184,12 +194,14 @@ def test_objective_with_content_shares_the_style_targets():
     net = optimize.load_backbone("random-vgg16", device="cpu")
     a = images.load("chelsea", size=32)
     b = images.load("coffee", size=32)[..., : a.shape[-2], :]
-    objective = optimize.Objective(net, a, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0},
-                                   1.0, 1.0, 0.0)
+    objective = optimize.Objective(
+        net, a, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0}, 1.0, 1.0, 0.0
+    )
     other = objective.with_content(b)
     assert other.style_targets is objective.style_targets
-    fresh = optimize.Objective(net, b, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0},
-                               1.0, 1.0, 0.0)
+    fresh = optimize.Objective(
+        net, b, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0}, 1.0, 1.0, 0.0
+    )
     x = torch.rand_like(b)
     assert float(other(x)[0]) == pytest.approx(float(fresh(x)[0]), rel=1e-6)
     assert float(objective(b)[1]["content"]) > 0 and float(other(b)[1]["content"]) == 0
