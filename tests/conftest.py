@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("NSTLAB_BUDGET", "ci")
+# spin-waiting OpenMP threads make runs on shared cores 10-100x slower (benchmarks/README.md, statistics)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402

@@ -1,0 +1,146 @@
+"""The scaffolding every chapter promises a student (DESIGN.md, "Notebooks"): objectives, prerequisites and
+time at the top, predict-then-run prompts, questions beside every widget, end-of-chapter questions with
+answers in the solutions, working links, and no nbval marker comments in what a student reads."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+ALL_NOTEBOOKS = (
+    CHAPTERS + sorted((ROOT / "solutions").glob("*.ipynb")) + sorted((ROOT / "exercises").glob("*.ipynb"))
+)
+NBVAL_COMMENT = re.compile(r"^\s*#\s*(NBVAL|PYTEST_VALIDATE)_\w+", re.MULTILINE)
+MD_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def cells(path: Path) -> list[dict]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [{**c, "text": "".join(c["source"])} for c in nb["cells"]]
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 12
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_opens_with_objectives_prerequisites_and_time(path):
+    first = cells(path)[:2]
+    assert first[0]["cell_type"] == "markdown" and first[0]["text"].startswith("# "), "cell 0 is the title"
+    header = first[1]
+    assert header["cell_type"] == "markdown", "cell 1 holds objectives, prerequisites and time"
+    for label in ("**Learning objectives.**", "**Prerequisites.**", "**Time.**"):
+        assert re.search(rf"^{re.escape(label)}", header["text"], re.MULTILINE), f"cell 1 lacks {label}"
+    objectives = header["text"].split("**Learning objectives.**", 1)[1].split("**Prerequisites.**", 1)[0]
+    assert len(re.findall(r"^\s*- ", objectives, re.MULTILINE)) >= 2, "list the objectives as bullets"
+    assert re.search(r"\d+\s*min", header["text"].split("**Time.**", 1)[1]), "state the time in minutes"
+
+
+@pytest.mark.parametrize("path", [p for p in CHAPTERS if not p.stem.startswith("00")], ids=lambda p: p.stem)
+def test_chapter_has_predict_then_run_prompts_revealed_by_an_assert(path):
+    cs = cells(path)
+    prompts = [
+        i
+        for i, c in enumerate(cs)
+        if c["cell_type"] == "markdown" and c["text"].startswith("> **Predict, then run.**")
+    ]
+    assert len(prompts) >= 2, f"{path.name}: {len(prompts)} predict-then-run prompt(s), need 2"
+    for i in prompts:
+        nxt = next((c for c in cs[i + 1 :] if c["cell_type"] == "code"), None)
+        assert nxt is not None and "assert" in nxt["text"], (
+            f"{path.name} cell {i}: the reveal needs an assert"
+        )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_widget_has_questions_beside_it(path):
+    cs = cells(path)
+    for i, c in enumerate(cs):
+        if c["cell_type"] == "code" and ".widget()" in c["text"]:
+            assert i + 1 < len(cs) and cs[i + 1]["text"].startswith("> **Try it.**"), (
+                f"{path.name} cell {i} shows a widget: the next cell must be a '> **Try it.**' question cell"
+            )
+
+
+@pytest.mark.parametrize("path", [p for p in CHAPTERS if not p.stem.startswith("00")], ids=lambda p: p.stem)
+def test_chapter_ends_with_questions_answered_in_the_solutions(path):
+    cs = cells(path)
+    start = next(
+        (i for i, c in enumerate(cs) if c["cell_type"] == "markdown" and "## Questions" in c["text"]), None
+    )
+    assert start is not None, f"{path.name} has no '## Questions' section"
+    text = "\n".join(c["text"] for c in cs[start:] if c["cell_type"] == "markdown")
+    n_questions = len(re.findall(r"^\s*\d+\.\s", text, re.MULTILINE))
+    assert n_questions >= 3, f"{path.name}: {n_questions} numbered question(s), need 3"
+    answers = ROOT / "solutions" / "answers" / f"{path.stem}.md"
+    assert answers.exists(), f"answers to {path.name}'s questions belong in {answers.relative_to(ROOT)}"
+    assert f"answers/{path.stem}.md" in text, f"{path.name} must link its answers file"
+    assert (
+        len(re.findall(r"^### Question \d+", answers.read_text(encoding="utf-8"), re.MULTILINE))
+        >= n_questions
+    )
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_no_nbval_marker_comments(path):
+    for i, c in enumerate(cells(path)):
+        if c["cell_type"] == "code":
+            assert not NBVAL_COMMENT.search(c["text"]), f"{path.name} cell {i}: use a cell tag, not a comment"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_budget_object_is_not_called_B(path):
+    for i, c in enumerate(cells(path)):
+        if c["cell_type"] == "code":
+            assert not re.search(r"^\s*B\s*=\s*budget\(", c["text"], re.MULTILINE), (
+                f"{path.name} cell {i}: call the budget `plan` (B is the block and batch size in the text)"
+            )
+
+
+def _anchors(md: str) -> set[str]:
+    """GitHub-style slugs of the markdown headings of a file."""
+    out = set()
+    for line in md.splitlines():
+        m = re.match(r"^#{1,6}\s+(.*?)\s*$", line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+            out.add(slug)
+    return out
+
+
+LINKING = CHAPTERS + sorted((ROOT / "solutions").glob("*.ipynb")) + [ROOT / "notebooks" / "README.md"]
+
+
+@pytest.mark.parametrize("path", LINKING, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_relative_links_resolve(path):
+    texts = (
+        [c["text"] for c in cells(path) if c["cell_type"] == "markdown"]
+        if path.suffix == ".ipynb"
+        else [path.read_text(encoding="utf-8")]
+    )
+    for text in texts:
+        for target in MD_LINK.findall(text):
+            if target.startswith(("http://", "https://", "mailto:")) or target.startswith("#"):
+                continue
+            file, _, anchor = target.partition("#")
+            dest = (path.parent / file).resolve()
+            assert dest.exists(), f"{path.name}: link to {target} points at a missing file"
+            if anchor and dest.suffix == ".md":
+                assert anchor in _anchors(dest.read_text(encoding="utf-8")), (
+                    f"{path.name}: no heading #{anchor} in {file}"
+                )
+
+
+@pytest.mark.parametrize("index", range(len(CHAPTERS)), ids=lambda i: CHAPTERS[i].stem)
+def test_previous_and_next_links_follow_the_chapter_order(index):
+    last = cells(CHAPTERS[index])[-1]
+    assert last["cell_type"] == "markdown", f"{CHAPTERS[index].name}: end with a navigation cell"
+    if index > 0:
+        assert re.search(rf"Previous: \[[^\]]+\]\({CHAPTERS[index - 1].name}\)", last["text"]), (
+            "Previous link"
+        )
+    if index + 1 < len(CHAPTERS):
+        assert re.search(rf"Next: \[[^\]]+\]\({CHAPTERS[index + 1].name}\)", last["text"]), "Next link"
