@@ -1,0 +1,185 @@
+"""The machinery every exercise check shares: compare, name the mistake, print one line.
+
+A check runs the student's function on seeded inputs (:mod:`._random`) against nstlab's reference with
+:func:`verdict`; when the results differ, it runs the known wrong implementations of the task on the same
+inputs and reports the first one the student's output matches. Checks never raise: an unfinished stub
+prints "not implemented yet", an exception in the student's code is reported in the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+Args = tuple[Any, ...]
+"""The arguments of one test case, passed to the student's function and to the reference."""
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Several expected results that are all right (e.g. tied maxima): a match with any one passes."""
+
+    options: tuple[Any, ...]
+
+
+def say(task: str, ok: bool, message: str) -> bool:
+    """Print the one-line verdict of a check and return ``ok``."""
+    print(f"{'✔' if ok else '✘'} {task}: {message}")
+    return ok
+
+
+def as_array(x: Any) -> np.ndarray:
+    """A tensor, number or nested list as a float64 numpy array (TypeError/ValueError if not numeric)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def clone_args(args: Args) -> Args:
+    """A copy of a case whose tensors the student's function may modify in place without harm."""
+    return tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+
+
+def difference(got: Any, expected: Any, rtol: float = 1e-4, atol: float = 1e-6) -> str | None:
+    """None when ``got`` matches ``expected`` (shape, then values); otherwise what differs, in words.
+
+    Tuples and lists are compared element by element; a :class:`OneOf` matches when any option does
+    (otherwise the difference to its first option is reported).
+    """
+    if isinstance(expected, OneOf):
+        problems = [difference(got, option, rtol, atol) for option in expected.options]
+        return None if None in problems else problems[0]
+    if got is None and expected is not None:
+        return "returned None (is a `return` missing?)"
+    if isinstance(expected, tuple | list):
+        if not isinstance(got, tuple | list) or len(got) != len(expected):
+            return f"expected {len(expected)} results, got {type(got).__name__}"
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            problem = difference(g, e, rtol, atol)
+            if problem:
+                return f"result {i}: {problem}"
+        return None
+    try:
+        g, e = as_array(got), as_array(expected)
+    except (TypeError, ValueError):
+        return f"expected a number or tensor, got {type(got).__name__}"
+    if g.shape != e.shape:
+        return f"wrong shape: got {g.shape}, expected {e.shape}"
+    if not np.isfinite(g).all():
+        return "the result contains NaN or inf"
+    if not np.allclose(g, e, rtol=rtol, atol=atol):
+        err = np.abs(g - e).max()
+        return f"values differ from the reference (max abs error {err:.3g})"
+    return None
+
+
+Mistakes = dict[str, Callable[..., Any] | Sequence[Callable[..., Any]]]
+"""Message naming a typical mistake -> a function making it (or a list of variants of the same mistake)."""
+
+
+def named_mistake(got: Any, args: Args, mistakes: Mistakes | None, rtol: float, atol: float) -> str | None:
+    """The message of the first mistake whose output on ``args`` matches ``got``; None if none does."""
+    for message, variants in (mistakes or {}).items():
+        for wrong in variants if isinstance(variants, Sequence) else (variants,):
+            try:
+                if difference(got, wrong(*clone_args(args)), rtol, atol) is None:
+                    return message
+            except Exception:  # a mistake that cannot run on these inputs is not the one made
+                continue
+    return None
+
+
+def call_student(
+    task: str,
+    student_fn: Callable[..., Any],
+    args: Args,
+    raised: Callable[[Exception], str] = lambda err: f"raised {type(err).__name__}: {err}",
+) -> tuple[Any, bool | None]:
+    """Run the student's function on a copy of ``args``: (result, None), or (None, the printed verdict False)
+    when it is an unfinished stub ("not implemented yet") or raises (worded by ``raised``). Never raises."""
+    try:
+        return student_fn(*clone_args(args)), None
+    except NotImplementedError:
+        return None, say(task, False, "not implemented yet")
+    except Exception as err:  # the student's code: report, never raise
+        return None, say(task, False, raised(err))
+
+
+def verdict(
+    task: str,
+    student_fn: Callable[..., Any],
+    reference: Callable[..., Any],
+    cases: Sequence[Args],
+    mistakes: Mistakes | None = None,
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+    rule: str | None = None,
+) -> bool:
+    """Run ``student_fn`` and ``reference`` on each argument tuple in ``cases``; print, return the verdict.
+
+    ``mistakes`` maps a message naming a typical mistake to a function that makes it (or to a list of
+    functions: variants of the same mistake); the first one whose output the student's matches is
+    reported. ``rule`` (e.g. how ties are decided) is added in brackets to the success line and to a
+    difference that no listed mistake explains.
+    """
+    note = f" ({rule})" if rule else ""
+    for args in cases:
+        expected = reference(*clone_args(args))
+        got, stopped = call_student(task, student_fn, args)
+        if stopped is not None:
+            return stopped
+        problem = difference(got, expected, rtol, atol)
+        if problem is None:
+            continue
+        message = named_mistake(got, args, mistakes, rtol, atol)
+        return say(task, False, message or problem + note)
+    return say(task, True, f"correct on {len(cases)} test case{'s' if len(cases) > 1 else ''}{note}")
+
+
+def stop_on_singular(task: str, student_fn: Callable[..., Any], args: Args, message: str) -> bool | None:
+    """Run the student's function on a singular input first: a verdict when it fails there, else None.
+
+    A stub gives "not implemented yet"; an error or a NaN/inf result gives ``message`` (the missing
+    regularization). verdict() cannot name this mistake itself: a NaN result matches no wrong function.
+    """
+    got, stopped = call_student(
+        task,
+        student_fn,
+        args,
+        lambda err: f"{message} (on a singular covariance it raised {type(err).__name__})",
+    )
+    if stopped is not None:
+        return stopped
+    try:
+        finite = bool(np.isfinite(as_array(got)).all())
+    except (TypeError, ValueError):
+        return None  # verdict() explains a wrong type
+    return None if finite else say(task, False, f"{message} (NaN or inf on a singular covariance)")
+
+
+def construction_pair(task: str, student_fn: Callable[..., Any], args: Args = ()) -> Any:
+    """Call a construction task; returns (X, Y) as float64 tensors, or a bool verdict when unusable."""
+    pair, stopped = call_student(task, student_fn, args)
+    if stopped is not None:
+        return stopped
+    if not isinstance(pair, tuple | list) or len(pair) != 2:
+        return say(task, False, "return a pair (X, Y) of (C, N) tensors")
+    X, Y = (torch.as_tensor(as_array(t)) for t in pair)
+    if X.ndim != 2 or X.shape != Y.shape or X.shape[1] < 2:
+        return say(
+            task,
+            False,
+            f"X and Y must be (C, N) with the same C and N, got {tuple(X.shape)} and {tuple(Y.shape)}",
+        )
+    if not (torch.isfinite(X).all() and torch.isfinite(Y).all()):
+        return say(task, False, "the points contain NaN or inf")
+    return X, Y
+
+
+def mean_variance(X: torch.Tensor, Y: torch.Tensor) -> float:
+    """Total variance of the two clouds, averaged: the scale the construction checks measure against."""
+    return float(X.var(1, correction=0).sum() + Y.var(1, correction=0).sum()) / 2 + 1e-300
