@@ -24,7 +24,7 @@ def block_gram_loop(F, B):
 
 
 def gram_memory_formula(C, block_size=None, itemsize=4):
-    return (C * C if block_size is None else (C // block_size) * block_size**2) * itemsize
+    return (C * C if block_size is None else -(-C // block_size) * block_size**2) * itemsize
 
 
 def _grams(F):
@@ -87,6 +87,12 @@ MISTAKES = [
     ),
     ("memory full C^2", checks.check_gram_memory, lambda C, B, it=4: C * C * it, "full C^2"),
     ("memory numbers", checks.check_gram_memory, lambda C, B, it=4: C * (B or C), "numbers, not bytes"),
+    (
+        "memory full blocks only",
+        checks.check_gram_memory,
+        lambda C, B, it=4: ((C // B) * B * B if B else C * C) * it,
+        "only the full blocks",
+    ),
 ]
 
 

@@ -87,14 +87,26 @@ _DTYPE_OF_ITEMSIZE = {2: torch.float16, 4: torch.float32, 8: torch.float64}
 
 def check_gram_memory(student_fn: Callable[..., Any]) -> bool:
     """``gram_memory(C, block_size, itemsize)``: bytes of the full Gram (block_size None) or of its blocks."""
-    cases = [(512, 64, 4), (256, 32, 8), (1024, 128, 2), (512, None, 4), (64, None, 8)]
+    # (100, 64, 4) and (200, 64, 2): B does not divide C, the last block is stored padded to B x B
+    cases = [
+        (512, 64, 4),
+        (256, 32, 8),
+        (1024, 128, 2),
+        (100, 64, 4),
+        (200, 64, 2),
+        (512, None, 4),
+        (64, None, 8),
+    ]
 
     def reference(C: int, B: int | None, itemsize: int) -> int:
         return stats.gram_memory_bytes(C, block_size=B, dtype=_DTYPE_OF_ITEMSIZE[itemsize])
 
     mistakes = {
-        "counted one block only: there are C/B blocks of B*B numbers each": lambda C, B, it: B * B * it,
-        "counted the full C^2 matrix: the block form keeps C/B blocks of B^2 numbers, C*B numbers in all": (
+        # first: on a case where B does not divide C it gives the same bytes as 'one block only'
+        "counted only the full blocks (C // B): a last smaller block is stored too, padded to B x B, so "
+        "there are ceil(C / B) blocks": lambda C, B, it: (C // B) * B * B * it,
+        "counted one block only: there are ceil(C/B) blocks of B*B numbers each": lambda C, B, it: B * B * it,
+        "counted the full C^2 matrix: the block form keeps ceil(C/B) blocks of B^2 numbers each": (
             lambda C, B, it: C * C * it
         ),
         "counted numbers, not bytes: multiply by the bytes per number (itemsize)": (
