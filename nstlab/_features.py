@@ -7,6 +7,8 @@ matrix gives an unbatched result, a (B, C, H, W) map a batched one.
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import Tensor
 
@@ -17,8 +19,7 @@ def as_matrices(F: Tensor, name: str = "F", min_positions: int = 1) -> tuple[Ten
     (C, N) -> (1, C, N) with ``batched=False``; (B, C, H, W) -> (B, C, H*W) with ``batched=True``.
     Raises ValueError on any other shape, on fewer than ``min_positions`` positions, and on NaN or inf.
     """
-    if not isinstance(F, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(F).__name__}")
+    check_tensor(F, name)
     if F.ndim == 2:
         M, batched = F.unsqueeze(0), False
     elif F.ndim == 4:
@@ -30,6 +31,8 @@ def as_matrices(F: Tensor, name: str = "F", min_positions: int = 1) -> tuple[Ten
         )
     if not F.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {F.dtype}; call .float() first")
+    if 0 in M.shape[:2]:
+        raise ValueError(f"{name} has shape {tuple(F.shape)}: an empty batch or no channels; pass features")
     if M.shape[-1] < min_positions:
         raise ValueError(
             f"{name} has N = {M.shape[-1]} spatial positions but at least {min_positions} are needed "
@@ -37,6 +40,21 @@ def as_matrices(F: Tensor, name: str = "F", min_positions: int = 1) -> tuple[Ten
         )
     check_finite(F, name)
     return M, batched
+
+
+def check_tensor(x: object, name: str) -> None:
+    """Raise TypeError unless ``x`` is a torch.Tensor."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}; use torch.as_tensor(...)")
+
+
+def check_number(value: object, name: str) -> float:
+    """``value`` as a float; TypeError unless it is a real number (or a one-element real tensor)."""
+    if isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    return float(value)
 
 
 def check_finite(x: Tensor, name: str) -> None:
@@ -96,6 +114,7 @@ def like_input(M: Tensor, F: Tensor) -> Tensor:
 
 def check_eps(eps: float, name: str = "eps", allow_zero: bool = False) -> None:
     """Raise ValueError unless ``eps`` is a finite number > 0 (or >= 0 with ``allow_zero``)."""
+    eps = check_number(eps, name)
     bad = not (eps >= 0 if allow_zero else eps > 0) or eps != eps or eps == float("inf")
     if bad:
         bound = ">= 0" if allow_zero else "> 0"
@@ -107,6 +126,7 @@ def check_eps(eps: float, name: str = "eps", allow_zero: bool = False) -> None:
 
 def check_fraction(value: float, name: str) -> None:
     """Raise ValueError unless ``0 <= value <= 1`` (a shrinkage intensity or a blending weight)."""
+    value = check_number(value, name)
     if not 0.0 <= value <= 1.0:
         raise ValueError(
             f"{name} must lie in [0, 1], got {value!r}; 0 keeps the first term, 1 uses only the second"

@@ -9,7 +9,9 @@ the checkerboard. Resize-convolution (nearest upsampling by s, then an ordinary 
 input pixel evenly and maps a constant to a constant.
 
 Signals are 1-D (L,) or 2-D (H, W) float64 tensors; ``ndim`` picks 1-D or 2-D constructions (square k x k
-kernels, stride s on both axes). Frequencies are in cycles/pixel, in [-1/2, 1/2].
+kernels, stride s on both axes). Frequencies are in cycles/pixel, in [-1/2, 1/2]. For pictures (the output
+of a decoder), :func:`luminance_signal` turns an image into such a signal and :func:`nyquist_peak` measures
+the checkerboard peak at 1/2 cycles/pixel.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import torch
 import torch.nn.functional as nnf
 from torch import Tensor
 
+from .color import luminance
+
 KERNELS = ("ones", "random")
+UPSAMPLING = ("transposed", "resize")
 
 
 def _check_geometry(kernel_size: int, stride: int, n_in: int, ndim: int) -> None:
@@ -59,13 +64,22 @@ def _kernel_and_constant_input(
     return _kernel(kernel, kernel_size, ndim, seed), x
 
 
+def _constant_response(
+    method: str, kernel_size: int, stride: int, n_in: int, ndim: int, kernel: str | Tensor, seed: int
+) -> Tensor:
+    """The response of a ``"transposed"`` or ``"resize"`` upsampling layer to an all-ones input (float64)."""
+    w, x = _kernel_and_constant_input(kernel, kernel_size, stride, n_in, ndim, seed)
+    if method == "transposed":
+        conv = nnf.conv_transpose1d if ndim == 1 else nnf.conv_transpose2d
+        return conv(x, w, stride=stride)[0, 0]
+    up = nnf.interpolate(x, scale_factor=stride, mode="nearest")
+    up = nnf.pad(up, ((kernel_size - 1) // 2, kernel_size // 2) * ndim, mode="replicate")
+    conv = nnf.conv1d if ndim == 1 else nnf.conv2d
+    return conv(up, w)[0, 0]
+
+
 def transposed_conv_output(
-    kernel_size: int,
-    stride: int,
-    n_in: int = 16,
-    ndim: int = 1,
-    kernel: str | Tensor = "ones",
-    seed: int = 0,
+    kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1, kernel: str | Tensor = "ones", seed: int = 0
 ) -> Tensor:
     """Output of a transposed convolution (no padding) applied to a constant input of ones.
 
@@ -74,9 +88,7 @@ def transposed_conv_output(
     which is periodic with period s even when k is a multiple of s (the overlap is then even, but the
     taps of different residues still differ unless the kernel is balanced). Returns (L,) or (L, L) float64.
     """
-    w, x = _kernel_and_constant_input(kernel, kernel_size, stride, n_in, ndim, seed)
-    conv = nnf.conv_transpose1d if ndim == 1 else nnf.conv_transpose2d
-    return conv(x, w, stride=stride)[0, 0]
+    return _constant_response("transposed", kernel_size, stride, n_in, ndim, kernel, seed)
 
 
 def zero_insertion(signal: Tensor, stride: int) -> Tensor:
@@ -94,9 +106,6 @@ def zero_insertion(signal: Tensor, stride: int) -> Tensor:
     up = signal.new_zeros(shape)
     up[(slice(None, None, stride),) * signal.ndim] = signal
     return up
-
-
-UPSAMPLING = ("transposed", "resize")
 
 
 def upsample(x: Tensor, weight: Tensor, stride: int, method: str = "transposed") -> Tensor:
@@ -143,12 +152,7 @@ def overlap_pattern(kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1
 
 
 def resize_conv_output(
-    kernel_size: int,
-    stride: int,
-    n_in: int = 16,
-    ndim: int = 1,
-    kernel: str | Tensor = "ones",
-    seed: int = 0,
+    kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1, kernel: str | Tensor = "ones", seed: int = 0
 ) -> Tensor:
     """Resize-convolution of a constant input of ones: nearest upsampling by s, then a stride-1
     convolution with a k (x k) kernel after replicate padding ((k - 1) // 2 before, k // 2 after).
@@ -157,12 +161,7 @@ def resize_conv_output(
     input gives the constant sum(kernel) everywhere (replicate padding keeps even the border flat): no
     checkerboard, for any k, s and kernel. Length n_in s per axis, float64.
     """
-    w, x = _kernel_and_constant_input(kernel, kernel_size, stride, n_in, ndim, seed)
-    up = nnf.interpolate(x, scale_factor=stride, mode="nearest")
-    before, after = (kernel_size - 1) // 2, kernel_size // 2
-    up = nnf.pad(up, (before, after) * ndim, mode="replicate")
-    conv = nnf.conv1d if ndim == 1 else nnf.conv2d
-    return conv(up, w)[0, 0]
+    return _constant_response("resize", kernel_size, stride, n_in, ndim, kernel, seed)
 
 
 def interior(signal: Tensor, kernel_size: int, stride: int | None = None) -> Tensor:
@@ -300,3 +299,42 @@ def compare_upsampling(
         out[f"{name}_frequency"] = dominant_frequency(inner)
         out[f"{name}_strength"] = checkerboard_strength(inner, stride)
     return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Checkerboards in pictures
+# ----------------------------------------------------------------------------------------------------
+
+
+def luminance_signal(img: Tensor) -> Tensor:
+    """The Rec. 601 luminance (:func:`nstlab.color.luminance`) of a (1, 3, H, W) image as an (H, W)
+    float64 signal, cropped to even sizes so that 1/2 cycles/pixel is an FFT bin."""
+    if img.ndim != 4 or img.shape[0] != 1:
+        raise ValueError(f"luminance_signal takes one image (1, 3, H, W), got shape {tuple(img.shape)}")
+    y = luminance(img.detach().double())[0, 0]
+    return y[: y.shape[0] // 2 * 2, : y.shape[1] // 2 * 2]
+
+
+def hann_windowed(y: Tensor) -> Tensor:
+    """An (H, W) signal times the separable Hann window w(n) = sin^2(pi n / L) (periodic), mean removed
+    first so that the window does not turn the mean into low-frequency power."""
+    _check_signal(y)
+    if y.ndim != 2:
+        raise ValueError(f"hann_windowed takes a 2-D (H, W) signal, got shape {tuple(y.shape)}")
+    h, w = y.shape
+    win = torch.outer(torch.hann_window(h, dtype=y.dtype), torch.hann_window(w, dtype=y.dtype))
+    return (y - y.mean()) * win
+
+
+def nyquist_peak(img: Tensor) -> float:
+    """Checkerboard peak of an image: the mean power of its luminance spectrum at the period-2 bins
+    (1/2, 0), (0, 1/2), (1/2, 1/2) cycles/pixel divided by the median power of the high-frequency band
+    max(|f_y|, |f_x|) >= 3/8 around them (:func:`spectrum` of :func:`luminance_signal` times a 2-D Hann
+    window, which keeps the image borders from leaking power along the axes). About 1 for a smooth
+    spectrum; much larger when a stride-2 transposed convolution stamps its overlap pattern."""
+    (fy, fx), mag = spectrum(hann_windowed(luminance_signal(img)))
+    power = mag.pow(2)
+    ay, ax = fy.abs()[:, None], fx.abs()[None, :]
+    peak = ((ay == 0.5) & (ax == 0.5)) | ((ay == 0.5) & (ax == 0)) | ((ay == 0) & (ax == 0.5))
+    band = (torch.maximum(ay, ax) >= 0.375) & ~peak
+    return float(power[peak].mean() / power[band].median())

@@ -2,8 +2,9 @@
 Networks"), as used by Gatys et al. 2016.
 
 Layers are addressed by name: ``conv{b}_{i}`` (3x3 convolution, stride 1, padding 1),
-``relu{b}_{i}`` and ``pool{b}`` (2x2 max pooling, stride 2), block b = 1..5. ``features`` runs the
-network only up to the deepest requested layer.
+``relu{b}_{i}`` and ``pool{b}`` (2x2 max pooling, stride 2), block b = 1..5 (the table is in
+:mod:`nstlab.layers`). ``features`` takes images in [0, 1] and runs the network only up to the deepest
+requested layer.
 
 Backbones (``load_backbone(name)``):
 
@@ -19,30 +20,31 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
 
 from . import weights as W
+from .budget import device as default_device
+from .images import check_image
+from .layers import vgg_layers
+from .receptive import receptive_field
 
-CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-WIDTHS = (64, 128, 256, 512, 512)
 BACKBONES = ("vgg16-hed", "vgg19", "random-vgg16", "random-vgg19")
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def vgg_layers(arch: str) -> list[tuple[str, str, int, int]]:
-    """The named layer list of a VGG: (name, kind, in_channels, out_channels), kind conv/relu/pool."""
-    layers, c_in = [], 3
-    for b, (n, width) in enumerate(zip(CONVS_PER_BLOCK[arch], WIDTHS, strict=True), start=1):
-        for i in range(1, n + 1):
-            layers += [(f"conv{b}_{i}", "conv", c_in, width), (f"relu{b}_{i}", "relu", width, width)]
-            c_in = width
-        layers.append((f"pool{b}", "pool", width, width))
-    return layers
+def check_unit_range(img01: Tensor) -> None:
+    """Raise a ValueError when an image has values outside [0, 1] (e.g. 0-255 pixel values)."""
+    lo, hi = torch.aminmax(img01.detach())
+    if lo < 0 or hi > 1:
+        raise ValueError(
+            f"image values must lie in [0, 1], got values in [{float(lo):.4g}, {float(hi):.4g}]; divide "
+            "0-255 pixel values by 255 (nstlab.images.load does) or clamp(0, 1)"
+        )
 
 
 class Backbone(nn.Module):
@@ -89,17 +91,22 @@ class Backbone(nn.Module):
             raise ValueError("no layers requested")
         return layers
 
-    def features(self, img01: Tensor, layers: Iterable[str]) -> dict[str, Tensor]:
+    def features(
+        self, img01: Tensor, layers: Iterable[str], *, check_range: bool = True
+    ) -> dict[str, Tensor]:
         """Activations of the named layers for an image in [0, 1] (B, 3, H, W).
 
-        Runs only up to the deepest requested layer. Differentiable with respect to the image.
+        Runs only up to the deepest requested layer. Differentiable with respect to the image. Values
+        outside [0, 1] (a 0-255 image) raise a ValueError; ``check_range=False`` skips that check for
+        inputs that may stray a little by design (a decoder's unclamped output during its training). An
+        image of another dtype (float64, float16) is cast to the network's; the features are in its dtype.
         """
-        from .images import check_image
-
         layers = self.check_layers(layers)
         check_image(img01)
+        if check_range:
+            check_unit_range(img01)
         wanted, deepest = set(layers), max(self.layer_names.index(n) for n in layers)
-        x, out = self.preprocess(img01), {}
+        x, out = self.preprocess(img01.to(self.mean.dtype)), {}
         for name in self.layer_names[: deepest + 1]:
             if min(x.shape[-2:]) < 2 and isinstance(self.layers[name], nn.MaxPool2d):
                 raise ValueError(
@@ -113,28 +120,15 @@ class Backbone(nn.Module):
 
     def receptive_field(self, layer: str) -> int:
         """Receptive field size in input pixels of one unit of ``layer`` (see :mod:`nstlab.receptive`)."""
-        from .receptive import receptive_field
-
         return receptive_field(self, layer)
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, layers={len(self.layer_names)}"
 
 
-def layer_weights(layers: str | Iterable[str] | Mapping[str, float]) -> dict[str, float]:
-    """``{name: weight}`` from a name, a list of names (weight 1 each) or a mapping; weights must be
-    non-negative with a positive sum."""
-    if isinstance(layers, str):
-        layers = [layers]
-    weights = dict(layers) if isinstance(layers, Mapping) else {n: 1.0 for n in layers}
-    if not weights or sum(weights.values()) <= 0 or min(weights.values()) < 0:
-        raise ValueError(f"need at least one layer, weights >= 0 and a positive sum; got {weights}")
-    return weights
-
-
 def _load_torchvision_vgg19() -> dict[str, Tensor]:
     """torchvision's ImageNet VGG19 state dict (downloaded to ``$TORCH_HOME`` on first use)."""
-    from torchvision.models import VGG19_Weights
+    from torchvision.models import VGG19_Weights  # lazy: torchvision's import is slow and only vgg19 needs it
 
     url = VGG19_Weights.IMAGENET1K_V1.url
     try:
@@ -196,7 +190,5 @@ def load_backbone(
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; known backbones: {', '.join(BACKBONES)}")
     if device is None:
-        from .budget import device as default_device
-
         device = default_device()
     return _cached(name, str(torch.device(device)), seed)

@@ -1,18 +1,23 @@
-"""The ``nstlab`` command: ``nstlab stylize ...``, ``nstlab weights fetch|info`` and
-``nstlab train-decoder ...``."""
+"""The ``nstlab`` command: ``nstlab stylize ...``, ``nstlab weights fetch|info``,
+``nstlab train-decoder ...`` and ``nstlab export-decoder ...``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
+
+import torch
 
 from . import images, weights
 from .backbones import BACKBONES
+from .decoder_training import CONTENT_POOLS, SOLVERS, TrainConfig, export_decoder, train_decoder
+from .decoders import LAYERS, VARIANTS
+from .optimize import DEFAULT_STYLE_WEIGHT, stylize
 
 
 def _stylize(args: argparse.Namespace) -> int:
-    from .optimize import DEFAULT_STYLE_WEIGHT, stylize
-
+    output = images.check_output_path(args.output)  # before minutes of optimization, not after
     result = stylize(
         args.content,
         args.style,
@@ -23,7 +28,7 @@ def _stylize(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=True,
     )
-    path = images.save(result.image, args.output)
+    path = images.save(result.image, output)
     last = result.history[-1]
     print(
         f"wrote {path} ({result.image.shape[-1]}x{result.image.shape[-2]} px, {len(result.history)} steps, "
@@ -43,10 +48,6 @@ def _weights(args: argparse.Namespace) -> int:
 
 
 def _train_decoder(args: argparse.Namespace) -> int:
-    import torch
-
-    from .decoders import TrainConfig, train_decoder
-
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = TrainConfig(
@@ -64,6 +65,11 @@ def _train_decoder(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         content_dir=args.content_dir,
         style_dir=args.style_dir,
+        content_pool=args.content_pool,
+        init=args.init,
+        solver=args.solver,
+        feature_weight=args.feature_weight,
+        style_bank=args.style_bank,
     )
     result = train_decoder(args.out, config, resume=args.resume, progress=True)
     last = result.history[-1]
@@ -76,8 +82,6 @@ def _train_decoder(args: argparse.Namespace) -> int:
 
 
 def _add_train_decoder(sub) -> None:
-    from .decoders import LAYERS, VARIANTS, TrainConfig
-
     d = TrainConfig()
     t = sub.add_parser("train-decoder", help="train a feed-forward AdaIN decoder (Huang & Belongie 2017)")
     t.add_argument("--variant", default=d.variant, choices=VARIANTS, help="upsampling: resize or transposed")
@@ -102,12 +106,54 @@ def _add_train_decoder(sub) -> None:
     t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument(
+        "--content-pool",
+        default=d.content_pool,
+        choices=CONTENT_POOLS,
+        help="photos: the bundled photos; all: also skimage's other pictures and the styles",
+    )
+    t.add_argument("--init", default=None, help="weights (.pt or checkpoint) to start a new run from")
+    t.add_argument(
+        "--solver",
+        default=d.solver,
+        choices=SOLVERS,
+        help="adam, or lstsq: the exact least-squares fit of the linear relu1_1 decoder",
+    )
+    t.add_argument(
+        "--feature-weight",
+        type=float,
+        default=d.feature_weight,
+        help="weight of the feature loss (0 with --reconstruct-fraction 1: a pixel-only decoder)",
+    )
+    t.add_argument("--style-bank", type=int, default=d.style_bank, help="style crops with precomputed stats")
     t.set_defaults(func=_train_decoder)
 
 
+def _export_decoder(args: argparse.Namespace) -> int:
+    dest = export_decoder(args.checkpoint, args.dest, command=args.command, name=args.name)
+    print(f"wrote {dest} and {dest.with_suffix('.json')}")
+    return 0
+
+
+def _add_export_decoder(sub) -> None:
+    e = sub.add_parser("export-decoder", help="write a training checkpoint as fp16 weights and a json record")
+    e.add_argument("checkpoint", help="OUT/checkpoint.pt of train-decoder")
+    e.add_argument("dest", help="the .pt file to write (its .json record goes beside it)")
+    e.add_argument("--command", required=True, help="the exact train-decoder command(s) that produced it")
+    e.add_argument("--name", default=None, help="the decoder's name recorded in the json")
+    e.set_defaults(func=_export_decoder)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``nstlab stylize: error: ...``) instead of usage plus message."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nstlab", description="Neural style transfer course tools")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="nstlab", description="Neural style transfer course tools")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("stylize", help="stylize an image by optimization (Gatys et al.)")
     s.add_argument("--content", required=True, help="sample name, image path or URL")
     s.add_argument("--style", required=True, help="sample name, image path or URL")
@@ -124,16 +170,41 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--force", action="store_true", help="fetch and convert again")
     w.set_defaults(func=_weights)
     _add_train_decoder(sub)
+    _add_export_decoder(sub)
     return p
 
 
+USER_ERRORS = (ValueError, TypeError, OSError, weights.WeightsError, MemoryError)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Run the command; every error a user can cause (bad argument, missing or unreadable image, output
+    path that cannot be written, missing weights, image too large for memory) prints one line to stderr
+    and returns 2 (argparse errors) or 1; an interruption returns 130."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a one-line argparse error (2)
+        return int(e.code or 0)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, weights.WeightsError) as e:
-        print(f"nstlab: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("nstlab: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as e:
+        print(f"nstlab: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:
+        if "memory" not in str(e).lower() and "allocat" not in str(e).lower():
+            raise  # a bug: the traceback helps to report it
+        print(f"nstlab: error: out of memory ({_one_line(e)}); use a smaller --size", file=sys.stderr)
+        return 1
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    if isinstance(e, OSError) and e.filename and str(e.filename) not in text:
+        text = f"{text}: {e.filename}"
+    return text if len(text) < 400 else text[:397] + "..."
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 ImageSource = str | Path | Image.Image | np.ndarray | Tensor
+ASPECT_TOLERANCE = 0.02  # relative difference of aspect ratios (h/w) still resized without complaint
 
 
 # --------------------------------------------------------------------------------------------------
@@ -132,16 +133,118 @@ def swirl(size: int = 512, seed: int = 0) -> np.ndarray:
 
 STYLES = {"strokes": strokes, "mosaic": mosaic, "waves": waves, "swirl": swirl}
 
+# --------------------------------------------------------------------------------------------------
+# Patterns: the extremes a style image can be (benchmarks/quality.py tests the defaults on them)
+
+_VIVID = ["#e63946", "#1d3557", "#f1c453", "#2a9d8f", "#fefae0", "#111111", "#f77f00", "#7b2cbf"]
+
+
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel-centre coordinates (y, x) in [0, 1)."""
+    t = (np.arange(size) + 0.5) / size
+    return np.meshgrid(t, t, indexing="ij")
+
+
+def bands(size: int = 512, seed: int = 0, period: float = 1 / 4) -> np.ndarray:
+    """High-contrast periodic colour bands: each channel a full-range sinusoid across wavy stripes, ``period``
+    of the side wide, the three a third of a period apart (a rainbow of saturated hues). Its luminance
+    barely varies, so a transfer that matches it erases the content's light and dark: the style that
+    washed out the content at the old defaults (issue 13)."""
+    rng = np.random.default_rng(seed)
+    y, x = _grid(size)
+    phase = 2 * np.pi * (y + 0.08 * np.sin(2 * np.pi * (2 * x + rng.uniform()))) / period
+    shifts = rng.permutation(3) * 2 * np.pi / 3
+    rgb = np.stack([0.5 + 0.5 * np.sin(phase + shift) for shift in shifts], axis=-1)
+    return (255 * rgb).round().astype(np.uint8)
+
+
+def dots(size: int = 512, seed: int = 0, n: int = 12) -> np.ndarray:
+    """Polka dots: an n x n grid of jittered discs in random vivid colours on a dark ground."""
+    rng = np.random.default_rng(seed)
+    pal = np.array(_palette(rng, _VIVID[:5] + _VIVID[6:]))
+    y, x = _grid(size)
+    cy, cx = np.floor(y * n), np.floor(x * n)
+    jitter = rng.uniform(-0.15, 0.15, (n, n, 2))
+    colour = rng.integers(len(pal), size=(n, n))
+    iy, ix = cy.astype(int), cx.astype(int)
+    dy = y * n - cy - 0.5 - jitter[iy, ix, 0]
+    dx = x * n - cx - 0.5 - jitter[iy, ix, 1]
+    out = np.full((size, size, 3), (17, 17, 17), np.uint8)
+    inside = dy**2 + dx**2 < 0.3**2
+    out[inside] = pal[colour[iy, ix]][inside]
+    return out
+
+
+def checkers(size: int = 512, seed: int = 0, n: int = 10) -> np.ndarray:
+    """A checkerboard of two contrasting colours, n squares a side, turned by a random small angle."""
+    rng = np.random.default_rng(seed)
+    a, b = np.array(_palette(rng, ["#111111", "#fefae0"])), np.array(_palette(rng, _VIVID[:4]))
+    y, x = _grid(size)
+    t = rng.uniform(-0.3, 0.3)
+    u, v = np.cos(t) * x - np.sin(t) * y, np.sin(t) * x + np.cos(t) * y
+    parity = (np.floor(u * n) + np.floor(v * n)).astype(int) % 2
+    return np.where(parity[..., None] == 1, a[0], b[0]).astype(np.uint8)
+
+
+def noise(size: int = 512, seed: int = 0, grain: int = 2) -> np.ndarray:
+    """Colour noise: independent uniform RGB values in ``grain`` x ``grain`` pixel cells."""
+    rng = np.random.default_rng(seed)
+    cells = rng.integers(0, 256, size=(-(-size // grain), -(-size // grain), 3))
+    return np.repeat(np.repeat(cells, grain, 0), grain, 1)[:size, :size].astype(np.uint8)
+
+
+def flat(size: int = 512, seed: int = 0, n_fields: int = 3) -> np.ndarray:
+    """Flat colour fields: a few large areas of one colour each with straight borders and no texture."""
+    rng = np.random.default_rng(seed)
+    pal = np.array(_palette(rng, _VIVID))
+    y, x = _grid(size)
+    edges = np.sort(rng.uniform(0.2, 0.8, n_fields - 1))
+    field_index = np.searchsorted(edges, y + 0.2 * (x - 0.5))
+    return pal[field_index].astype(np.uint8)
+
+
+def marble(size: int = 512, seed: int = 0) -> np.ndarray:
+    """A photo-like texture: 1/f (fractal) noise turned into marble veins in an earthy palette; smooth
+    shading over all scales, as in a photograph of stone, instead of drawn edges."""
+    rng = np.random.default_rng(seed)
+    f = np.fft.fftfreq(size)
+    radius = np.hypot(f[:, None], f[None, :])
+    spectrum = (rng.normal(size=(size, size)) + 1j * rng.normal(size=(size, size))) / np.maximum(
+        radius, 1 / size
+    )
+    field = np.fft.ifft2(spectrum).real
+    field = (field - field.mean()) / field.std()
+    y, x = _grid(size)
+    veins = np.abs(np.sin(2 * np.pi * (2 * x + 0.6 * field)))
+    light = np.clip(0.5 + 0.18 * field, 0, 1)
+    base, vein = np.array([205.0, 190, 165]), np.array([70.0, 55, 50])
+    img = (veins[..., None] ** 0.4 * base + (1 - veins[..., None] ** 0.4) * vein) * (
+        0.6 + 0.8 * light[..., None]
+    )
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+PATTERNS = {
+    "bands": bands,
+    "dots": dots,
+    "checkers": checkers,
+    "noise": noise,
+    "flat": flat,
+    "marble": marble,
+}
+
 
 def sample_names() -> list[str]:
-    """All sample names accepted by :func:`load`: photos, textures and procedural styles."""
-    return [*PHOTOS, *TEXTURES, *STYLES]
+    """All sample names accepted by :func:`load`: photos, textures, procedural styles and patterns."""
+    return [*PHOTOS, *TEXTURES, *STYLES, *PATTERNS]
 
 
 def sample(name: str, seed: int = 0) -> np.ndarray:
-    """A sample image as an (H, W[, C]) uint8 array; procedural styles are generated with ``seed``."""
+    """A sample image as an (H, W[, C]) uint8 array; procedural styles and patterns use ``seed``."""
     if name in STYLES:
         return STYLES[name](seed=seed)
+    if name in PATTERNS:
+        return PATTERNS[name](seed=seed)
     if name in PHOTOS:
         return PHOTOS[name]()
     if name in TEXTURES:
@@ -168,6 +271,10 @@ def to_tensor(x: np.ndarray | Image.Image) -> Tensor:
     if isinstance(x, Image.Image):
         x = np.asarray(_pil_to_rgb(x))
     x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"expected an image array of numbers (uint8, float, bool), got dtype {x.dtype}")
+    if x.size == 0:
+        raise ValueError(f"the image array is empty (shape {x.shape}); an image needs at least one pixel")
     if x.dtype == bool:
         x = x.astype(np.float32)
     elif np.issubdtype(x.dtype, np.integer):
@@ -198,6 +305,8 @@ def check_image(img: Tensor, name: str = "image") -> Tensor:
         raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(img.shape)}{hint}")
     if not img.is_floating_point():
         raise TypeError(f"{name} must be a float tensor in [0, 1], got {img.dtype}; divide by 255")
+    if img.numel() == 0:
+        raise ValueError(f"{name} has no pixels (shape {tuple(img.shape)}); an image needs H, W and B >= 1")
     if not torch.isfinite(img).all():
         raise ValueError(f"{name} contains NaN or inf")
     return img
@@ -221,6 +330,8 @@ def _open(source: str | Path, timeout: float) -> Image.Image:
         im = _read_url(text, timeout)
     else:
         path = Path(text).expanduser()
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder, not an image file; give the path of one image")
         if not path.exists():
             raise FileNotFoundError(
                 f"no image file at {path}, and {text!r} is not a sample name or a URL; "
@@ -249,9 +360,10 @@ def load(
     """Load an image as a (1, 3, H, W) float tensor in [0, 1].
 
     ``source``: a sample name (see :func:`sample_names`), a file path, an http(s) URL, a PIL image,
-    an array or a tensor. ``size`` resizes the long side to that many pixels. ``max_size`` (default:
-    the budget's, see :mod:`nstlab.budget`) downscales larger images with a warning, so a 6000 px phone
-    photo does not exhaust memory.
+    an array or a tensor. ``size`` resizes the long side to that many pixels. ``max_size`` downscales a
+    larger result with a warning (None: no limit). ``load`` reads no environment: the entry points
+    (``optimize.stylize``, the CLI, video) pass the budget's limit, ``budget().max_size``, so a 6000 px
+    phone photo does not exhaust memory.
     """
     if isinstance(source, Tensor):
         img = check_image(source if source.ndim == 4 else source[None], "image").float()
@@ -268,27 +380,35 @@ def load(
     return limit_size(img, max_size)
 
 
-def limit_size(img: Tensor, max_size: int | None = None) -> Tensor:
-    """Downscale (with a warning) an image whose long side exceeds ``max_size`` (default: the budget's)."""
+def limit_size(img: Tensor, max_size: int | None) -> Tensor:
+    """Downscale (with a warning) an image whose long side exceeds ``max_size``; None: no limit."""
     if max_size is None:
-        from .budget import budget
-
-        max_size = budget().max_size
+        return img
+    if not isinstance(max_size, int | np.integer) or isinstance(max_size, bool) or max_size <= 0:
+        raise ValueError(f"max_size must be a positive number of pixels or None (no limit), got {max_size!r}")
     if max(img.shape[-2:]) > max_size:
         warnings.warn(
-            f"image of {img.shape[-1]}x{img.shape[-2]} px exceeds the budget's {max_size} px long side; "
-            f"downscaling to {max_size} (raise NSTLAB_BUDGET or pass a smaller size)",
+            f"image of {img.shape[-1]}x{img.shape[-2]} px exceeds the {max_size} px long side allowed "
+            f"(max_size, the budget's limit); downscaling to {max_size} (raise NSTLAB_BUDGET or pass a "
+            "smaller size)",
             stacklevel=2,
         )
         img = resize(img, max_size)
     return img
 
 
+def aspect_mismatch(shape: Sequence[int], target: Sequence[int]) -> bool:
+    """True when the aspect ratios h/w of ``shape`` and ``target`` (H, W) differ by more than
+    ``ASPECT_TOLERANCE`` relative: a mask or start image that cannot be resized to the image unchanged."""
+    (h, w), (H, W) = tuple(shape)[-2:], tuple(target)[-2:]
+    return abs(h / w - H / W) > ASPECT_TOLERANCE * H / W
+
+
 def resize(img: Tensor, size: int) -> Tensor:
     """Resize so the long side is ``size`` pixels, keeping the aspect ratio (antialiased bilinear)."""
-    if not isinstance(size, int | np.integer) or size <= 0:
+    if not isinstance(size, int | np.integer) or isinstance(size, bool) or size <= 0:
         raise ValueError(f"size must be a positive number of pixels, got {size!r}")
-    h, w = img.shape[-2:]
+    h, w = check_image(img).shape[-2:]
     scale = size / max(h, w)
     new = (max(1, round(h * scale)), max(1, round(w * scale)))
     if new == (h, w):
@@ -297,14 +417,48 @@ def resize(img: Tensor, size: int) -> Tensor:
     return out.clamp(0, 1)
 
 
+def shuffle_tiles(img: Tensor, tile: int, seed: int = 0) -> Tensor:
+    """The image cropped to whole ``tile`` x ``tile`` squares, the squares put in a random (seeded) order.
+
+    Every statistic over windows smaller than a tile barely changes; windows that span tiles see a new
+    arrangement. Chapter 04 uses it to tell the layers that see arrangement from those that see texture.
+    """
+    check_image(img)
+    B, C, H, W = img.shape
+    if isinstance(tile, bool) or not isinstance(tile, int) or not 1 <= tile <= min(H, W):
+        raise ValueError(f"tile must be an int from 1 to the image's shorter side {min(H, W)}, got {tile!r}")
+    h, w = H // tile, W // tile
+    grid = img[..., : h * tile, : w * tile].reshape(B, C, h, tile, w, tile).permute(0, 2, 4, 1, 3, 5)
+    order = torch.randperm(h * w, generator=torch.Generator().manual_seed(seed)).to(img.device)
+    shuffled = grid.reshape(B, h * w, C, tile, tile)[:, order].reshape(B, h, w, C, tile, tile)
+    return shuffled.permute(0, 3, 1, 4, 2, 5).reshape(B, C, h * tile, w * tile)
+
+
 def to_numpy(img: Tensor) -> np.ndarray:
     """A (1, 3, H, W) tensor to an (H, W, 3) float array in [0, 1] for plotting."""
     return check_image(img).detach()[0].clamp(0, 1).permute(1, 2, 0).cpu().float().numpy()
 
 
+def check_output_path(path: str | Path) -> Path:
+    """The path an image can be saved to: a suffix Pillow writes (.png, .jpg, ...) and no existing file
+    where a folder of the path must go. Raises ValueError saying which; returns the path (~ expanded)."""
+    path = Path(path).expanduser()
+    suffixes = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give a file name such as {path / 'out.png'}")
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"cannot save an image as {path.name!r}: give the file a suffix such as .png or .jpg"
+        )
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"cannot save to {path}: {parent} is a file, not a folder")
+    return path
+
+
 def save(img: Tensor, path: str | Path) -> Path:
     """Save a (1, 3, H, W) image as PNG/JPEG (by the suffix); creates the folder. Returns the path."""
-    path = Path(path)
+    path = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray((to_numpy(img) * 255).round().astype(np.uint8)).save(path)
     return path

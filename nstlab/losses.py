@@ -17,11 +17,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from . import stats
-from ._features import as_matrices, as_pair, check_eps, check_finite, unbatch
+from ._features import as_matrices, as_pair, check_choice, check_eps, check_finite, unbatch
+
+
+def _check_float(x: Tensor, name: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}; call .float() first")
+    if x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); a loss needs at least one value")
+
+
+def _finite_or_raise(value: Tensor, *named: tuple[Tensor, str]) -> Tensor:
+    """``value`` if finite; else raise naming the input that holds NaN or inf. One test of the result per
+    call instead of a pass over every input (the optimization loop calls these losses at every step)."""
+    if not bool(torch.isfinite(value.detach()).all()):
+        for x, name in named:
+            check_finite(x, name)
+    return value
 
 
 def content_loss(Fx: Tensor, Fc: Tensor, reduction: str = "mean") -> Tensor:
@@ -31,18 +50,28 @@ def content_loss(Fx: Tensor, Fc: Tensor, reduction: str = "mean") -> Tensor:
     of entries (times 1/2), which makes layers of different sizes comparable (the default in
     :func:`nstlab.optimize.stylize`).
     """
+    _check_float(Fx, "Fx")
+    _check_float(Fc, "Fc")
     if Fx.shape != Fc.shape:
         raise ValueError(
             f"content loss needs equal shapes, got {tuple(Fx.shape)} and {tuple(Fc.shape)}; "
             "the generated image must have the content image's size"
         )
-    check_finite(Fx, "Fx")
-    sq = (Fx - Fc).pow(2)
-    if reduction == "sum":
-        return 0.5 * sq.sum()
-    if reduction == "mean":
-        return 0.5 * sq.mean()
-    raise ValueError(f"unknown reduction={reduction!r}; choose 'mean' or 'sum'")
+    check_choice(reduction, ("mean", "sum"), "reduction")
+    sq = (Fx - Fc.to(Fx)).pow(2)
+    value = 0.5 * (sq.sum() if reduction == "sum" else sq.mean())
+    return _finite_or_raise(value, (Fx, "Fx"), (Fc, "Fc"))
+
+
+def _check_gram_target(G: Tensor, Gs: Tensor) -> None:
+    """Gs must be (C, C) or (B or 1, C, C) for the generated Gram matrices G (B, C, C) or (C, C)."""
+    _check_float(Gs, "Gs")
+    bad_batch = Gs.ndim == 3 and G.ndim == 3 and Gs.shape[0] not in (1, G.shape[0])
+    if Gs.ndim not in (2, 3) or Gs.shape[-2:] != G.shape[-2:] or bad_batch:
+        raise ValueError(
+            f"channel count mismatch: Fx has C = {G.shape[-1]} (Gram {tuple(G.shape)}), the style Gram is "
+            f"{tuple(Gs.shape)}; compare features taken from the same layer"
+        )
 
 
 def gram_loss(Fx: Tensor, Gs: Tensor, normalize: str = "n") -> Tensor:
@@ -51,12 +80,26 @@ def gram_loss(Fx: Tensor, Gs: Tensor, normalize: str = "n") -> Tensor:
     ``Gs`` is the style's precomputed Gram matrix (C, C) (or (B, C, C)), made with the same
     ``normalize``. Summed over the batch.
     """
-    Mx, _ = as_matrices(Fx, "Fx")
-    if Gs.shape[-1] != Mx.shape[-2]:
-        raise ValueError(
-            f"channel count mismatch: Fx has C = {Mx.shape[-2]}, the style Gram is {tuple(Gs.shape)}"
-        )
-    return (stats.gram(Fx, normalize) - Gs).pow(2).sum()
+    G = stats.gram(Fx, normalize)  # validates Fx
+    _check_gram_target(G, Gs)
+    return (G - Gs.to(G)).pow(2).sum()
+
+
+def _compare_gram(Fx: Tensor, Gs: Tensor) -> Tensor:
+    """The "gram" style loss as stylize's loop calls it, every step: ``gram_loss(Fx, Gs)`` for a feature map
+    (B, C, H, W), with G = F F^T / N written out and finiteness tested on the value, not by a pass over Fx
+    (``stats.gram`` validates its input in full). Anything else goes through ``gram_loss``."""
+    usual = isinstance(Fx, Tensor) and Fx.ndim == 4 and Fx.is_floating_point() and Fx.numel() > 0
+    C = Fx.shape[1] if usual else 0
+    if not usual or not isinstance(Gs, Tensor) or Gs.shape[-2:] != (C, C) or Gs.shape[:-2] not in ((), (1,)):
+        return gram_loss(Fx, Gs)
+    if Fx.shape[0] == 1:  # one image: a 2-D product, whose gradient autograd can accumulate in place
+        M = Fx.reshape(C, -1)
+        G, Gs = M @ M.T / M.shape[-1], Gs.reshape(C, C)
+    else:
+        M = Fx.flatten(2)
+        G = M @ M.transpose(-1, -2) / M.shape[-1]
+    return _finite_or_raise((G - Gs.to(G)).pow(2).sum(), (Fx, "Fx"))
 
 
 def total_variation(img: Tensor) -> Tensor:
@@ -65,11 +108,54 @@ def total_variation(img: Tensor) -> Tensor:
     A smoothness prior (Mahendran & Vedaldi 2015) that suppresses high-frequency noise in optimized
     images. Averaged over pixels and channels so its weight does not depend on the image size.
     """
-    if img.ndim != 4:
-        raise ValueError(f"total_variation needs an image batch (B, C, H, W), got shape {tuple(img.shape)}")
+    _check_float(img, "img")
+    if img.ndim != 4 or min(img.shape[-2:]) < 2:
+        raise ValueError(
+            f"total_variation needs an image batch (B, C, H, W) with H, W >= 2, got shape {tuple(img.shape)}"
+        )
     dh = (img[..., 1:, :] - img[..., :-1, :]).pow(2).mean()
     dw = (img[..., :, 1:] - img[..., :, :-1]).pow(2).mean()
     return dh + dw
+
+
+def correlation(a: Tensor, b: Tensor) -> Tensor:
+    """Pearson correlation between two images (B, C, H, W) over all their values, one per sample (B,):
+    rho = sum (a - mean a)(b - mean b) / (||a - mean a|| ||b - mean b||). 0 for a constant image."""
+    _check_float(a, "a")
+    _check_float(b, "b")
+    if a.ndim != 4 or a.shape != b.shape:
+        raise ValueError(
+            f"correlation needs two images (B, C, H, W) of one shape, got {tuple(a.shape)}, {tuple(b.shape)}"
+        )
+    a, b = a.flatten(1), b.to(a).flatten(1)
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(torch.finfo(a.dtype).tiny)
+
+
+def gradients(img: Tensor) -> Tensor:
+    """Forward differences of an image (B, C, H, W) down and across, (B, 2C, H-1, W-1): where its edges are
+    and which side is brighter."""
+    _check_float(img, "img")
+    if img.ndim != 4 or min(img.shape[-2:]) < 2:
+        raise ValueError(f"gradients needs an image (B, C, H, W) with H, W >= 2, got {tuple(img.shape)}")
+    down = img[..., 1:, :-1] - img[..., :-1, :-1]
+    across = img[..., :-1, 1:] - img[..., :-1, :-1]
+    return torch.cat([down, across], dim=1)
+
+
+def correlation_floor(a: Tensor, b: Tensor, floor: float) -> Tensor:
+    """Hinge penalty sum_b max(0, floor - rho_b)^2 on the correlations rho_b = :func:`correlation` (a, b).
+
+    Zero while the two images (or their gradients) stay correlated at least ``floor``; it grows once they
+    drift apart. ``optimize.Objective`` puts two of these on the luminance (Rec. 601) of the result and the
+    content: its light and dark layout, and its edges (:func:`gradients`). The content loss on VGG features
+    is nearly blind to both: a rainbow style can invert the content's luminance (rho < 0) while matching its
+    deep features through colour edges, and a noise style can bury its edges (benchmarks/README.md,
+    issue 13).
+    """
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not -1.0 <= floor <= 1.0:
+        raise ValueError(f"floor must be a correlation in [-1, 1], got {floor!r}")
+    return (floor - correlation(a, b)).clamp_min(0).pow(2).sum()
 
 
 @dataclass(frozen=True)
@@ -81,15 +167,42 @@ class StyleLoss:
     feature map (1, C, H, W) against it. ``stylize`` divides each layer's loss by
     ``compare(zeros_like(Fs), target)``, the loss of an all-zero feature map, so that layers and
     backbones with very different activation scales get comparable weights.
+
+    A ``stochastic`` loss (random directions or positions) takes the randomness as a third argument,
+    ``compare(Fx, target, generator)``; the caller makes it per call (``make_generator(seed, step)``),
+    so targets hold no random state: a call is reproducible and copies of an objective agree.
     """
 
     name: str
     prepare: Callable[[Tensor], Any]
-    compare: Callable[[Tensor, Any], Tensor]
+    compare: Callable[..., Tensor]
+    stochastic: bool = False
+
+    def __call__(self, Fx: Tensor, target: Any, generator: torch.Generator | None = None) -> Tensor:
+        """``compare(Fx, target)``, passing ``generator`` (default: ``make_generator(STYLE_SEED, 0)``) to a
+        stochastic loss."""
+        if not self.stochastic:
+            return self.compare(Fx, target)
+        return self.compare(Fx, target, generator if generator is not None else make_generator(STYLE_SEED, 0))
+
+
+STYLE_SEED = 0  # default seed of the stochastic style losses' per-call generators
+
+
+def make_generator(seed: int, step: int) -> torch.Generator:
+    """A CPU generator that depends on (seed, step) alone (numpy's ``SeedSequence`` mixes the pair).
+
+    Stochastic style losses draw from it: new directions or positions at every step, the same ones for
+    the same (seed, step), whoever calls (a copied objective, a repeated evaluation, another device).
+    """
+    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0 for v in (seed, step)):
+        raise ValueError(f"seed and step must be integers >= 0, got seed={seed!r}, step={step!r}")
+    state = np.random.SeedSequence([int(seed), int(step)]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
 
 
 STYLE_LOSSES: dict[str, StyleLoss] = {
-    "gram": StyleLoss("gram", lambda Fs: stats.gram(Fs), gram_loss),
+    "gram": StyleLoss("gram", lambda Fs: stats.gram(Fs), _compare_gram),
 }
 
 
@@ -411,46 +524,41 @@ def style_loss_values(X: Tensor, Y: Tensor, n_projections: int = 256, seed: int 
 BLOCK_GRAM_SIZE = 64  # block size of the "block_gram" style loss
 MAX_KERNEL_POSITIONS = 1024  # positions kept per side by "mmd_rbf" (kernel matrices are n x n)
 MAX_EXACT_POSITIONS = 1024  # positions kept per side by "exact_w2" (network simplex is ~cubic)
-STYLE_SEED = 0  # seed of the generators stored in the targets of the random style losses
+SLICED_PROJECTIONS = 64  # directions drawn per call by the "sliced_w2" style loss
 
 
 def _style_matrix(Fs: Tensor) -> Tensor:
     return as_matrices(Fs, "Fs")[0]
 
 
-def _generator() -> torch.Generator:
-    return torch.Generator().manual_seed(STYLE_SEED)
+def _style_positions(Fs: Tensor, max_positions: int) -> Tensor:
+    """At most ``max_positions`` positions of the style, drawn once with ``STYLE_SEED``."""
+    return stats.subsample_positions(_style_matrix(Fs), max_positions, make_generator(STYLE_SEED, 0))
 
 
-def _prepare_rbf(Fs: Tensor) -> dict[str, Any]:
-    gen = _generator()
-    Y = stats.subsample_positions(_style_matrix(Fs), MAX_KERNEL_POSITIONS, gen)
+def _prepare_rbf(Fs: Tensor) -> dict[str, Tensor]:
+    Y = _style_positions(Fs, MAX_KERNEL_POSITIONS)
     sigma = stats.median_bandwidth(Y)
-    return {"Y": Y, "sigma": sigma, "kyy": stats._kernel_mean(Y, Y, "rbf", sigma), "gen": gen}
+    return {"Y": Y, "sigma": sigma, "kyy": stats.kernel_mean(Y, Y, "rbf", sigma)}
 
 
-def _compare_rbf(Fx: Tensor, t: dict[str, Any]) -> Tensor:
+def _compare_rbf(Fx: Tensor, t: dict[str, Tensor], gen: torch.Generator) -> Tensor:
     MX, MY, _ = as_pair(Fx, t["Y"][..., None], ("Fx", "style"))
-    X = stats.subsample_positions(MX, MAX_KERNEL_POSITIONS, t["gen"])
+    X = stats.subsample_positions(MX, MAX_KERNEL_POSITIONS, gen)
     s = t["sigma"].to(X)
-    kxx, kxy = stats._kernel_mean(X, X, "rbf", s), stats._kernel_mean(X, MY, "rbf", s)
+    kxx, kxy = stats.kernel_mean(X, X, "rbf", s), stats.kernel_mean(X, MY, "rbf", s)
     return (kxx + t["kyy"].to(X) - 2 * kxy).sum()
 
 
-def _compare_exact(Fx: Tensor, t: dict[str, Any]) -> Tensor:
-    MX, MY, _ = as_pair(Fx, t["Y"][..., None], ("Fx", "style"))
-    X = stats.subsample_positions(MX, MAX_EXACT_POSITIONS, t["gen"])
+def _compare_exact(Fx: Tensor, Y: Tensor, gen: torch.Generator) -> Tensor:
+    MX, MY, _ = as_pair(Fx, Y[..., None], ("Fx", "style"))
+    X = stats.subsample_positions(MX, MAX_EXACT_POSITIONS, gen)
     return exact_w2(X[..., None], MY[..., None]).sum()  # (B, C, n, 1) maps: one value per sample
 
 
-def _prepare_exact(Fs: Tensor) -> dict[str, Any]:
-    gen = _generator()
-    return {"Y": stats.subsample_positions(_style_matrix(Fs), MAX_EXACT_POSITIONS, gen), "gen": gen}
-
-
-def _compare_sliced(Fx: Tensor, t: dict[str, Any]) -> Tensor:
-    MX, MY, _ = as_pair(Fx, t["Y"][..., None], ("Fx", "style"))
-    return _sliced(MX, MY, random_directions(MX.shape[-2], t["n_projections"], t["gen"])).sum()
+def _compare_sliced(Fx: Tensor, Y: Tensor, gen: torch.Generator) -> Tensor:
+    MX, MY, _ = as_pair(Fx, Y[..., None], ("Fx", "style"))
+    return _sliced(MX, MY, random_directions(MX.shape[-2], SLICED_PROJECTIONS, gen)).sum()
 
 
 def _compare_sorted(Fx: Tensor, Ys: Tensor) -> Tensor:
@@ -479,28 +587,27 @@ def _compare_gaussian(Fx: Tensor, t: dict[str, Tensor]) -> Tensor:
 STYLE_LOSSES.update(
     {
         "mmd_linear": StyleLoss("mmd_linear", lambda Fs: _style_matrix(Fs).mean(-1), _compare_mean),
-        "mmd_rbf": StyleLoss("mmd_rbf", _prepare_rbf, _compare_rbf),
+        "mmd_rbf": StyleLoss("mmd_rbf", _prepare_rbf, _compare_rbf, stochastic=True),
         "mean_std": StyleLoss("mean_std", _style_matrix, lambda Fx, Y: mean_std_loss(Fx, Y[0]).sum()),
         "ot1d": StyleLoss(
             "ot1d",
             lambda Fs: _style_matrix(Fs).sort(-1).values,
             _compare_sorted,
         ),
-        "sliced_w2": StyleLoss(
-            "sliced_w2",
-            lambda Fs: {"Y": _style_matrix(Fs), "n_projections": 64, "gen": _generator()},
-            _compare_sliced,
-        ),
+        "sliced_w2": StyleLoss("sliced_w2", _style_matrix, _compare_sliced, stochastic=True),
         "gaussian_w2": StyleLoss(
             "gaussian_w2", lambda Fs: _gaussian_w2_target(as_matrices(Fs, "Fs", 2)[0]), _compare_gaussian
         ),
-        "exact_w2": StyleLoss("exact_w2", _prepare_exact, _compare_exact),
+        "exact_w2": StyleLoss(
+            "exact_w2", lambda Fs: _style_positions(Fs, MAX_EXACT_POSITIONS), _compare_exact, stochastic=True
+        ),
         "block_gram": StyleLoss(
             "block_gram", lambda Fs: stats.block_diag_gram(Fs, BLOCK_GRAM_SIZE), block_gram_loss
         ),
     }
 )
 """Style losses by name. ``"gram"`` is MMD with the poly2 kernel (Li et al. 2017), so no "mmd_poly2" entry.
-``"sliced_w2"`` draws 64 new directions per call, ``"mmd_rbf"`` and ``"exact_w2"`` new random positions (at
-most 1024 per side) per call, from a generator seeded with ``STYLE_SEED`` stored in the target, so a run is
-reproducible. ``"exact_w2"`` costs about a second per layer and step at 1024 positions."""
+The stochastic ones draw anew at every step from the generator the caller passes
+(``make_generator(seed, step)``): ``"sliced_w2"`` 64 directions, ``"mmd_rbf"`` and ``"exact_w2"`` random
+positions (at most 1024 per side; the style's are drawn once). ``"exact_w2"`` costs about a second per layer
+and step at 1024 positions."""

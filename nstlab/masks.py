@@ -29,6 +29,7 @@ import torch.nn.functional as nnf
 from torch import Tensor, nn
 
 from .backbones import Backbone
+from .images import aspect_mismatch
 
 MIN_POSITIONS = 1.0  # smallest mass sum(m_l) of a region at a style layer: one whole feature position
 
@@ -37,7 +38,8 @@ def as_mask(mask: Tensor | np.ndarray, shape: tuple[int, int] | None = None, nam
     """A mask (H, W), (1, H, W) or (1, 1, H, W) (tensor, array or bool) as a float (1, 1, H, W) tensor.
 
     ``shape`` = (H, W) resizes it to that size (bilinear, antialiased), so a mask drawn at any resolution
-    follows the image; the aspect ratio must agree within 2%. Values must lie in [0, 1].
+    follows the image; the aspect ratio must agree within ``images.ASPECT_TOLERANCE`` (2%). Values must
+    lie in [0, 1].
     """
     m = torch.as_tensor(np.asarray(mask) if not isinstance(mask, Tensor) else mask)
     m = m.float() if m.dtype == torch.bool or not m.is_floating_point() else m
@@ -49,7 +51,7 @@ def as_mask(mask: Tensor | np.ndarray, shape: tuple[int, int] | None = None, nam
         raise ValueError(f"{name} values must be finite and in [0, 1] (1 = inside the region)")
     if shape is not None and tuple(m.shape[-2:]) != tuple(shape):
         h, w = m.shape[-2:]
-        if abs(h / w - shape[0] / shape[1]) > 0.02 * shape[0] / shape[1]:
+        if aspect_mismatch((h, w), shape):
             raise ValueError(
                 f"{name} is {h}x{w} (HxW) but the image is {shape[0]}x{shape[1]}: the aspect ratios differ; "
                 "draw the mask at the image's aspect ratio"

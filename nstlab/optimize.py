@@ -4,18 +4,33 @@ Convolutional Neural Networks", CVPR).
 Find the image x that minimizes
 
     L(x) = alpha * sum_{l in L_c} b_l L_content^l(x, c) + beta * sum_{l in L_s} a_l L_style^l(x, s)
-           + gamma * TV(x)
+           + gamma * TV(x) + 10 beta [max(0, f_Y - rho(Y(x), Y(c)))^2 + max(0, f_E - rho(dY(x), dY(c)))^2]
 
 by L-BFGS (as Gatys et al.) or Adam over the pixels, starting from the content image or from noise.
 Each layer's loss is divided by its value for an all-zero feature map (for the Gram loss:
 ||G(s)||_F^2; for the content loss: 1/2 ||F(c)||^2 per entry), so the layer weights a_l, b_l (which
-sum to 1) and the defaults of alpha, beta, gamma mean the same on every backbone and layer.
+sum to 1) and the defaults of alpha, beta, gamma mean the same on every backbone and layer. The last
+terms are floors on the correlation rho of the result's luminance Y (Rec. 601) with the content's
+(f_Y = 0.6) and of their gradients dY, the edges (f_E = 0.2): zero for most styles, they stop the few
+that would repaint the content's light and dark or bury its edges (issue 13; benchmarks/README.md,
+"Defaults that keep the content"). ``luminance_floor=None, edge_floor=None`` is Gatys' objective.
+
+Three pieces, each usable alone:
+
+- :class:`Objective`: L(x) for one content/style pair on one backbone (targets computed once);
+- :func:`run`: the optimization loop (zero the gradient, evaluate, backward, step, clamp to [0, 1]);
+- :func:`stylize`, :func:`invert` (and ``video.stylize_video``): entry points that load the images,
+  build the objective and call :func:`run`. What they share (backbone, layers, weights, optimizer,
+  steps, progress, callbacks) is one :class:`Settings`, given as keyword arguments or as ``settings=``.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import inspect
 import math
+import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,14 +43,23 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from . import color, images, losses, masks, stats
-from .backbones import Backbone, layer_weights, load_backbone
+from .backbones import Backbone, load_backbone
 from .budget import budget
-from .masks import as_mask
+from .layers import layer_weights
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)
 DEFAULT_STYLE_WEIGHT = 1e2
 DEFAULT_TV_WEIGHT = 1.0
+LUMINANCE_FLOOR = 0.6  # least correlation of the result's luminance with the content's (None: no floor)
+EDGE_FLOOR = 0.2  # least correlation of the result's luminance gradients with the content's
+FLOOR_WEIGHT = 10.0  # the floors' hinge penalty weight, in units of style_weight
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}  # the optimizers run() knows, with their default step sizes
+CONVERGENCE_WINDOW = 10  # steps over which run(tol=...) measures the loss's progress
+SCALE_FLOOR = 1e-12  # added to every layer's normalizing scale, so an all-zero target divides by no 0
+
+Callback = Callable[[int, Tensor, dict[str, float]], Any]
+ObjectiveFn = Callable[..., tuple[Tensor, dict[str, Tensor]]]
 
 
 @dataclass
@@ -64,6 +88,31 @@ class StylizeResult:
         return ax
 
 
+# ----------------------------------------------------------------------------------------------------
+# Validation shared by the entry points
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_weight(value: float, name: str) -> float:
+    """A loss weight as a float; raise unless it is a finite real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number >= 0, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 (0 switches the term off), got {value!r}")
+    return float(value)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
+
+
+def check_steps(steps: Any, name: str = "steps") -> int:
+    """A number of optimizer steps; raise unless it is a positive integer."""
+    if not _is_count(steps):
+        raise ValueError(f"{name} must be a positive integer, got {steps!r}")
+    return int(steps)
+
+
 def _normalized(layers: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
     """Layer weights scaled to sum to 1 (a_l / sum a_l)."""
     weights = layer_weights(layers)
@@ -71,10 +120,135 @@ def _normalized(layers: Sequence[str] | Mapping[str, float]) -> dict[str, float]
     return {n: w / total for n, w in weights.items()}
 
 
+def _as_list(images_: Any) -> list:
+    """None -> [], one image -> [image], a list or tuple of images -> a list."""
+    if images_ is None:
+        return []
+    return list(images_) if isinstance(images_, list | tuple) else [images_]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Settings shared by stylize, invert and video.stylize_video
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the optimization entry points share; each takes these as keyword arguments (or ``settings=``).
+
+    Objective: ``backbone`` (name or :class:`~nstlab.backbones.Backbone`), ``content_layers`` and
+    ``style_layers`` (names or ``{name: weight}``; weights are normalized to sum 1), ``content_weight``
+    (alpha), ``style_weight`` (beta), ``tv_weight`` (gamma), ``luminance_floor`` and ``edge_floor``
+    (see :class:`Objective`; None switches one off), ``style_loss`` (a name of
+    ``losses.STYLE_LOSSES`` or a :class:`~nstlab.losses.StyleLoss`), ``seed`` (noise init and the draws
+    of stochastic style losses). Loop (see :func:`run`): ``optimizer`` ("lbfgs" or "adam"), ``lr``
+    (None: 1.0 for L-BFGS, 0.02 for Adam), ``max_step`` (largest move of a pixel per step, None: no
+    limit), ``steps`` (None: the budget's), ``progress`` (a tqdm bar), ``callback(step, image, record)``
+    every ``callback_every`` steps.
+    """
+
+    backbone: str | Backbone = "vgg16-hed"
+    content_layers: Sequence[str] | Mapping[str, float] = CONTENT_LAYERS
+    style_layers: Sequence[str] | Mapping[str, float] = STYLE_LAYERS
+    content_weight: float = 1.0
+    style_weight: float = DEFAULT_STYLE_WEIGHT
+    tv_weight: float = DEFAULT_TV_WEIGHT
+    luminance_floor: float | None = LUMINANCE_FLOOR
+    edge_floor: float | None = EDGE_FLOOR
+    style_loss: str | losses.StyleLoss = "gram"
+    seed: int = 0
+    optimizer: str = "lbfgs"
+    lr: float | None = None
+    max_step: float | None = None
+    steps: int | Sequence[int] | None = None
+    progress: bool = True
+    callback: Callback | None = None
+    callback_every: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            check_weight(getattr(self, name), name)
+        _normalized(self.content_layers)
+        _normalized(self.style_layers)
+        losses.get_style_loss(self.style_loss)
+        check_optimizer(self.optimizer, self.lr)
+        _check_floor(self.luminance_floor, "luminance_floor")
+        _check_floor(self.edge_floor, "edge_floor")
+        if self.max_step is not None:
+            check_weight(self.max_step, "max_step")
+        if not isinstance(self.seed, int | np.integer) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        check_steps(self.callback_every, "callback_every")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(
+                f"callback must be callable as callback(step, image, record), got {self.callback!r}"
+            )
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed; unknown names raise a TypeError listing the valid ones."""
+        valid = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(valid))
+        if unknown:
+            hint = " (the per-style masks are now style_masks=[...])" if "masks" in unknown else ""
+            raise TypeError(
+                f"unknown argument(s) {unknown}{hint}; the shared settings are: {', '.join(valid)}"
+            )
+        return dataclasses.replace(self, **changes)
+
+    def network(self) -> Backbone:
+        """The backbone (loaded by name, cached)."""
+        return self.backbone if isinstance(self.backbone, Backbone) else load_backbone(self.backbone)
+
+    def objective_options(self) -> dict[str, Any]:
+        """The keyword arguments of :class:`Objective` that these settings fix."""
+        names = (
+            "content_layers",
+            "style_layers",
+            "content_weight",
+            "style_weight",
+            "tv_weight",
+            "luminance_floor",
+            "edge_floor",
+            "style_loss",
+        )
+        return {n: getattr(self, n) for n in (*names, "seed")}
+
+    def run_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`run` that these settings fix."""
+        names = ("optimizer", "lr", "max_step", "progress", "callback", "callback_every")
+        return {n: getattr(self, n) for n in names}
+
+
+def resolve_settings(
+    settings: Settings | None, options: Mapping[str, Any], unused: Sequence[str] = ()
+) -> Settings:
+    """``settings`` (default: the defaults) with the keyword ``options`` of an entry point applied; options in
+    ``unused`` (settings that entry point does not use) raise a TypeError."""
+    if settings is not None and not isinstance(settings, Settings):
+        raise TypeError(f"settings must be an optimize.Settings, got {type(settings).__name__}")
+    ignored = sorted(set(options) & set(unused))
+    if ignored:
+        raise TypeError(f"this function does not use {ignored}; remove them")
+    return (settings or Settings()).replace(**options)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The objective
+# ----------------------------------------------------------------------------------------------------
+
+
 class Objective:
     """The weighted, per-layer normalized loss of one content/style pair on one backbone.
 
-    Targets are computed once; calling the objective on an image returns (total, terms).
+    Targets are computed once; ``objective(x, step=0)`` returns (total, terms) with terms ``content``,
+    ``style``, ``tv`` and, with a content and a style, ``luminance``: the hinge penalties
+    10 beta [max(0, f_Y - rho(Y(x), Y(c)))^2 + max(0, f_E - rho(grad Y(x), grad Y(c)))^2] that keep the
+    correlation of the result's luminance Y (Rec. 601) with the content's above ``luminance_floor`` f_Y and
+    that of their gradients (the edges) above ``edge_floor`` f_E (:func:`nstlab.losses.correlation_floor`;
+    None switches a floor off); each term already weighted. ``step`` only matters
+    for stochastic style losses (sliced W2, MMD rbf, exact W2): their directions or positions come from
+    ``losses.make_generator(seed, step)``, so a call is reproducible and copies agree. All arguments
+    after the backbone are keywords.
 
     Spatial control (Gatys et al. 2017, sec. 4; see :mod:`nstlab.masks`): ``style`` may be a list of style
     images with ``style_masks`` one (1, 1, H, W) mask each at the generated image's size. Region r then
@@ -86,50 +260,60 @@ class Objective:
 
     def __init__(
         self,
-        backbone: Backbone,
-        content: Tensor | None,
-        style: Tensor | Sequence[Tensor] | None,
-        content_layers: Mapping[str, float],
-        style_layers: Mapping[str, float],
-        content_weight: float,
-        style_weight: float,
-        tv_weight: float,
+        backbone: Backbone | str = "vgg16-hed",
+        *,
+        content: Tensor | None = None,
+        style: Tensor | Sequence[Tensor] | None = None,
+        content_layers: Sequence[str] | Mapping[str, float] = CONTENT_LAYERS,
+        style_layers: Sequence[str] | Mapping[str, float] = STYLE_LAYERS,
+        content_weight: float = 1.0,
+        style_weight: float = DEFAULT_STYLE_WEIGHT,
+        tv_weight: float = DEFAULT_TV_WEIGHT,
+        luminance_floor: float | None = LUMINANCE_FLOOR,
+        edge_floor: float | None = EDGE_FLOOR,
         style_loss: str | losses.StyleLoss = "gram",
         style_masks: Sequence[Tensor] | None = None,
+        seed: int = 0,
     ):
-        styles = [] if style is None else [style] if isinstance(style, Tensor) else list(style)
-        if style_masks is None and len(styles) > 1:
-            raise ValueError(f"{len(styles)} styles need one mask each (style_masks=[...])")
-        if style_masks is not None and len(style_masks) != len(styles):
-            raise ValueError(f"got {len(styles)} style image(s) but {len(style_masks)} mask(s): one each")
-        self.backbone, self.tv_weight = backbone, tv_weight
-        self.content_weight = content_weight if content is not None else 0.0
-        self.style_weight = style_weight if styles else 0.0
-        self.content_layers = content_layers if self.content_weight else {}
-        self.style_layers = style_layers if self.style_weight else {}
-        self.layers = backbone.check_layers([*self.content_layers, *self.style_layers] or ["conv1_1"])
-        self.style_loss = losses.get_style_loss(style_loss)
+        styles = _as_list(style)
+        _check_mask_count(len(styles), style_masks)
+        self.backbone = backbone if isinstance(backbone, Backbone) else load_backbone(backbone)
+        self.content_weight = check_weight(content_weight, "content_weight") if content is not None else 0.0
+        self.style_weight = check_weight(style_weight, "style_weight") if styles else 0.0
+        self.tv_weight = check_weight(tv_weight, "tv_weight")
+        floors = (_check_floor(luminance_floor, "luminance_floor"), _check_floor(edge_floor, "edge_floor"))
+        self.floors = floors if content is not None and styles and floors != (None, None) else None
+        self.content_layers = _normalized(content_layers) if self.content_weight else {}
+        self.style_layers = _normalized(style_layers) if self.style_weight else {}
+        self.layers = self.backbone.check_layers([*self.content_layers, *self.style_layers] or ["conv1_1"])
+        self.style_loss, self.seed = losses.get_style_loss(style_loss), seed
         self.style_targets: dict[str, Any] = {}
         self.style_scales: dict[str, Tensor] = {}
         self.regions: list[_Region] = []
         self._set_content(content)
-        with torch.no_grad():
-            Fs = [backbone.features(s, self.style_layers) for s in styles] if self.style_layers else []
-            if style_masks is None and Fs:
-                self.style_targets = {n: self.style_loss.prepare(F) for n, F in Fs[0].items()}
-                # each layer's loss for an all-zero feature map: the scale it is divided by
-                self.style_scales = {
-                    n: self.style_loss.compare(torch.zeros_like(Fs[0][n]), t) + 1e-12
-                    for n, t in self.style_targets.items()
-                }
-            elif style_masks is not None and Fs:
-                self._set_regions(Fs, style_masks)
+        if self.style_layers:
+            self._set_styles(styles, style_masks)
 
     def _set_content(self, content: Tensor | None) -> None:
         with torch.no_grad():
             Fc = self.backbone.features(content, self.content_layers) if self.content_layers else {}
         self.content_targets = Fc
-        self.content_scales = {n: losses.content_loss(torch.zeros_like(F), F) + 1e-12 for n, F in Fc.items()}
+        self.content_luminance = color.luminance(content) if content is not None else None
+        zero = {n: losses.content_loss(torch.zeros_like(F), F) for n, F in Fc.items()}
+        self.content_scales = {n: z + SCALE_FLOOR for n, z in zero.items()}
+
+    @torch.no_grad()
+    def _set_styles(self, styles: list[Tensor], style_masks: Sequence[Tensor] | None) -> None:
+        Fs = [self.backbone.features(s, self.style_layers) for s in styles]
+        if style_masks is not None:
+            self._set_regions(Fs, style_masks)
+            return
+        self.style_targets = {n: self.style_loss.prepare(F) for n, F in Fs[0].items()}
+        # each layer's loss for an all-zero feature map: the scale it is divided by
+        self.style_scales = {
+            n: self.style_loss(torch.zeros_like(Fs[0][n]), t) + SCALE_FLOOR
+            for n, t in self.style_targets.items()
+        }
 
     def _set_regions(self, Fs: list[dict[str, Tensor]], style_masks: Sequence[Tensor]) -> None:
         if self.style_loss.name != "gram":
@@ -142,7 +326,7 @@ class Objective:
         covered = sum(float(m.mean()) for m in style_masks)
         for F, m, layer_masks in zip(Fs, style_masks, per_region, strict=True):
             targets = {n: stats.gram(f) for n, f in F.items()}
-            scales = {n: G.pow(2).sum() + 1e-12 for n, G in targets.items()}
+            scales = {n: G.pow(2).sum() + SCALE_FLOOR for n, G in targets.items()}
             self.regions.append(_Region(float(m.mean()) / covered, layer_masks, targets, scales))
 
     def with_content(self, content: Tensor) -> Objective:
@@ -152,8 +336,9 @@ class Objective:
         other._set_content(content)
         return other
 
-    def __call__(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def __call__(self, x: Tensor, step: int = 0) -> tuple[Tensor, dict[str, Tensor]]:
         feats = self.backbone.features(x, self.layers)
+        gen = losses.make_generator(self.seed, step) if self.style_loss.stochastic else None
         content = sum(
             (
                 b * losses.content_loss(feats[n], self.content_targets[n]) / self.content_scales[n]
@@ -163,7 +348,7 @@ class Objective:
         )
         style = sum(
             (
-                a * self.style_loss.compare(feats[n], self.style_targets[n]) / self.style_scales[n]
+                a * self.style_loss(feats[n], self.style_targets[n], gen) / self.style_scales[n]
                 for n, a in self.style_layers.items()
                 if n in self.style_targets
             ),
@@ -175,12 +360,44 @@ class Objective:
                 for n, a in self.style_layers.items()
             )
         tv = losses.total_variation(x) if self.tv_weight else x.new_zeros(())
-        terms = {
-            "content": self.content_weight * content,
-            "style": self.style_weight * style,
-            "tv": self.tv_weight * tv,
-        }
-        return terms["content"] + terms["style"] + terms["tv"], terms
+        terms = {"content": self.content_weight * content, "style": self.style_weight * style}
+        terms["tv"] = self.tv_weight * tv
+        if self.floors is not None:
+            terms["luminance"] = (
+                FLOOR_WEIGHT
+                * self.style_weight
+                * _floors_penalty(color.luminance(x), self.content_luminance, self.floors)
+            )
+        return sum(terms.values()), terms
+
+
+def _floors_penalty(y: Tensor, y_content: Tensor, floors: tuple[float | None, float | None]) -> Tensor:
+    """The two hinge penalties of :class:`Objective` on the luminances y (result) and y_content."""
+    layout, edges = floors
+    total = y.new_zeros(())
+    if layout is not None:
+        total = total + losses.correlation_floor(y, y_content, layout)
+    if edges is not None:
+        total = total + losses.correlation_floor(losses.gradients(y), losses.gradients(y_content), edges)
+    return total
+
+
+def _check_floor(floor: float | None, name: str) -> float | None:
+    if floor is None:
+        return None
+    if isinstance(floor, bool) or not isinstance(floor, numbers.Real) or not -1 <= floor <= 1:
+        raise ValueError(f"{name} must be a correlation in [-1, 1] or None (no floor), got {floor!r}")
+    return float(floor)
+
+
+def _check_mask_count(n_styles: int, style_masks: Sequence[Any] | None) -> None:
+    """Several styles need one mask each; masks need exactly one per style."""
+    if style_masks is None and n_styles > 1:
+        raise ValueError(
+            f"{n_styles} styles need one mask each: pass style_masks=[one (H, W) mask per style]"
+        )
+    if style_masks is not None and len(style_masks) != n_styles:
+        raise ValueError(f"got {n_styles} style image(s) but {len(style_masks)} mask(s): one mask per style")
 
 
 @dataclass
@@ -193,21 +410,26 @@ class _Region:
     scales: dict[str, Tensor]
 
 
-def _initial_image(init: str | Tensor, like: Tensor, content: Tensor | None, seed: int) -> Tensor:
-    if isinstance(init, Tensor):
-        init = images.check_image(init, "init").detach().clone().to(like)
-        (h, w), (H, W) = init.shape[-2:], like.shape[-2:]
-        if (h, w) != (H, W):
-            if abs(h / w - H / W) > 0.02 * H / W:
-                raise ValueError(f"init is {h}x{w} (HxW) but the image is {H}x{W}; give an init of its shape")
-            init = nnf.interpolate(init, size=(H, W), mode="bilinear", align_corners=False).clamp(0, 1)
-        return init
-    if init == "content" and content is not None:
-        return content.detach().clone()
-    if init in ("noise", "content"):
-        g = torch.Generator().manual_seed(seed)
-        return torch.rand(like.shape, generator=g).to(like)
-    raise ValueError(f"unknown init={init!r}; use 'content', 'noise' or an image tensor")
+# ----------------------------------------------------------------------------------------------------
+# The loop
+# ----------------------------------------------------------------------------------------------------
+
+
+def check_optimizer(name: str, lr: float | None) -> None:
+    """Raise unless ``name`` is one of ``DEFAULT_LR`` and ``lr`` is None or a finite number > 0."""
+    if name not in DEFAULT_LR:
+        raise ValueError(f"unknown optimizer={name!r}; use one of {', '.join(map(repr, DEFAULT_LR))}")
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf):
+        raise ValueError(f"lr must be a finite number > 0 or None (the optimizer's default), got {lr!r}")
+
+
+def make_optimizer(name: str, x: Tensor, lr: float | None = None) -> torch.optim.Optimizer:
+    """``torch.optim.LBFGS`` (one function evaluation per step, history 50) or ``torch.optim.Adam`` over x."""
+    check_optimizer(name, lr)
+    lr = DEFAULT_LR[name] if lr is None else lr
+    if name == "lbfgs":
+        return torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=50)
+    return torch.optim.Adam([x], lr=lr)
 
 
 def _record_projected_step(opt: torch.optim.Optimizer, x: Tensor, before: Tensor) -> None:
@@ -226,136 +448,285 @@ def _record_projected_step(opt: torch.optim.Optimizer, x: Tensor, before: Tensor
         state["t"] = 1.0
 
 
-def _make_optimizer(name: str, x: Tensor, lr: float | None) -> torch.optim.Optimizer:
-    if name == "lbfgs":
-        return torch.optim.LBFGS([x], lr=lr or 1.0, max_iter=1, history_size=50)
-    if name == "adam":
-        return torch.optim.Adam([x], lr=lr or 0.02)
-    raise ValueError(f"unknown optimizer={name!r}; use 'lbfgs' or 'adam'")
+def _show(bar: tqdm, record: dict[str, float]) -> None:
+    """Advance the progress bar, showing the main loss terms."""
+    bar.set_postfix(
+        {k: f"{record[k]:.3g}" for k in ("style", "content", "total") if k in record}, refresh=False
+    )
+    bar.update()
+
+
+def _converged(history: list[dict[str, float]], tol: float) -> bool:
+    """The total loss fell by less than ``tol`` (relative) over the last ``CONVERGENCE_WINDOW`` steps."""
+    if len(history) <= CONVERGENCE_WINDOW:
+        return False
+    before, now = history[-1 - CONVERGENCE_WINDOW]["total"], history[-1]["total"]
+    return before - now < tol * abs(before)
+
+
+def _limit_step(x: Tensor, before: Tensor, max_step: float | None) -> None:
+    """Shrink the step x - before (in place, same direction) so that no pixel moves by more than
+    ``max_step``: an L-infinity trust region. None: no limit."""
+    if max_step is None:
+        return
+    change = float((x - before).abs().max())
+    if change > max_step:
+        x.copy_(before + (x - before) * (max_step / change))
+
+
+def _with_step(objective: ObjectiveFn) -> Callable[[Tensor, int], tuple[Tensor, dict[str, Tensor]]]:
+    """``objective(x, step=k)`` if it takes a step (stochastic losses draw from it), else ``objective(x)``."""
+    try:
+        params = inspect.signature(objective).parameters.values()
+    except (TypeError, ValueError):
+        params = []
+    if any(p.name == "step" or p.kind is p.VAR_KEYWORD for p in params):
+        return lambda x, step: objective(x, step=step)
+    return lambda x, step: objective(x)
+
+
+def _record(step: int, terms: Mapping[str, Tensor], seconds: float) -> dict[str, float]:
+    record = {"step": float(step), **{k: float(v.detach()) for k, v in terms.items()}}
+    if not all(math.isfinite(v) for v in record.values()):
+        raise FloatingPointError(f"the loss became NaN/inf at step {step}; lower lr or the weights")
+    record["step"], record["seconds"] = step, seconds
+    return record
+
+
+def run(
+    x0: Tensor,
+    objective: ObjectiveFn,
+    steps: int,
+    *,
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    progress: bool = True,
+    callback: Callback | None = None,
+    callback_every: int = 10,
+    compose: Callable[[Tensor], Tensor] | None = None,
+    step_offset: int = 0,
+    seconds_offset: float = 0.0,
+    max_step: float | None = None,
+    tol: float | None = None,
+) -> StylizeResult:
+    """Minimize ``objective(compose(x))`` over the pixels x from ``x0``, clamping x to [0, 1] after each step.
+
+    ``objective(x)`` (or ``objective(x, step=k)``) returns (total, {name: term}); every step: zero the
+    gradient, evaluate, backpropagate, let the optimizer step, clamp. ``optimizer``: "lbfgs" (one function
+    evaluation per step; the clamped step is what it learns from, see ``_record_projected_step``) or
+    "adam"; ``lr`` None is the default of :data:`DEFAULT_LR`. ``compose`` (default identity) maps the free
+    pixels to the image (e.g. holding a protected region); the result and the callback's images are
+    ``compose(x)``. ``callback(step, image, record)`` runs every ``callback_every`` steps and at the last.
+    Steps are numbered from ``step_offset + 1`` and times from ``seconds_offset`` (for runs that continue
+    one another, as a pyramid's levels). ``max_step`` caps how far any pixel moves in one step; ``tol``
+    stops early once the total loss fell by less than that fraction over the last ``CONVERGENCE_WINDOW``
+    steps. Returns the image and one history record per step.
+    """
+    steps, callback_every = check_steps(steps), check_steps(callback_every, "callback_every")
+    image_of, evaluate = compose or (lambda t: t), _with_step(objective)
+    x = x0.detach().clone().requires_grad_(True)
+    opt = make_optimizer(optimizer, x, lr)
+    history: list[dict[str, float]] = []
+    terms: dict[str, Tensor] = {}
+    step, last, start = step_offset, step_offset + steps, time.perf_counter()
+
+    def closure() -> Tensor:
+        opt.zero_grad(set_to_none=True)
+        total, parts = evaluate(image_of(x), step)
+        total.backward()
+        terms.update(parts, total=total)
+        return total
+
+    with tqdm(total=steps, disable=not progress, desc="stylize", leave=False) as bar:
+        for step in range(step_offset + 1, last + 1):  # noqa: B007 (closure() reads step)
+            before = x.detach().clone()
+            opt.step(closure)
+            with torch.no_grad():
+                x.clamp_(0, 1)
+                _limit_step(x, before, max_step)
+            _record_projected_step(opt, x, before)
+            history.append(_record(step, terms, seconds_offset + time.perf_counter() - start))
+            _show(bar, history[-1])
+            if callback is not None and (step % callback_every == 0 or step == last):
+                callback(step, image_of(x).detach().clone(), history[-1])
+            if tol is not None and _converged(history, tol):
+                break
+    return StylizeResult(image_of(x).detach(), history, time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Entry points
+# ----------------------------------------------------------------------------------------------------
 
 
 def stylize(
     content: images.ImageSource | None,
     style: images.ImageSource | Sequence[images.ImageSource] | None,
     *,
-    backbone: str | Backbone = "vgg16-hed",
     size: int | None = None,
     style_size: int | None = None,
-    steps: int | Sequence[int] | None = None,
-    optimizer: str = "lbfgs",
-    lr: float | None = None,
-    content_layers: Sequence[str] | Mapping[str, float] = CONTENT_LAYERS,
-    style_layers: Sequence[str] | Mapping[str, float] = STYLE_LAYERS,
-    style_weight: float = DEFAULT_STYLE_WEIGHT,
-    content_weight: float = 1.0,
-    tv_weight: float = DEFAULT_TV_WEIGHT,
-    style_loss: str | losses.StyleLoss = "gram",
     init: str | Tensor = "content",
-    seed: int = 0,
-    progress: bool = True,
-    callback: Callable[[int, Tensor, dict[str, float]], Any] | None = None,
-    callback_every: int = 10,
     preserve_color: str | None = None,
-    masks: Sequence[Tensor | np.ndarray] | None = None,
+    style_masks: Sequence[Tensor | np.ndarray] | None = None,
     protect: Tensor | np.ndarray | None = None,
     pyramid: Sequence[int] | None = None,
+    pyramid_tol: float | None = None,
+    settings: Settings | None = None,
+    **options: Any,
 ) -> StylizeResult:
     """Stylize ``content`` with ``style`` by optimizing the pixels (Gatys et al. 2016).
 
-    Images are anything :func:`nstlab.images.load` accepts (a sample name, path, URL or tensor).
-    ``content=None`` synthesizes a texture from the style alone (init noise); ``style=None``
-    reconstructs the content from its features. ``size`` is the long side of the result (default:
-    the budget's), ``style_size`` that of the style image (default ``size``); the two may differ in
-    size and aspect. ``steps`` counts optimizer iterations (one L-BFGS iteration is one
-    forward/backward pass). Layer arguments take names or ``{name: weight}``. ``callback(step, image,
-    terms)`` receives intermediate images every ``callback_every`` steps.
+    Images are anything :func:`nstlab.images.load` accepts (a sample name, path, URL or tensor), loaded
+    with the budget's ``max_size``. ``content=None`` synthesizes a texture from the style alone (init
+    noise); ``style=None`` reconstructs the content from its features. ``size`` is the long side of the
+    result (default: the budget's), ``style_size`` that of the style image (default ``size``). ``init``:
+    "content", "noise" or an image. ``options`` are the shared :class:`Settings` (``steps``, ``optimizer``,
+    ``style_weight``, ``style_layers``, ``callback``, ...; ``steps`` None: the budget's).
 
     Controls (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer"):
 
-    - ``preserve_color="luminance"``: transfer on the luminance only and keep the content's colours (YIQ);
-      ``"histogram"``: move the style's colours to the content's (mean and covariance) before the
-      transfer. See :mod:`nstlab.color`. Intermediate images of ``callback`` are gray for "luminance".
-    - ``masks``: with a list of styles, one mask (H, W) each in [0, 1] (any resolution of the content's
-      aspect): region r gets style r through guided Gram matrices (:mod:`nstlab.masks`). With one style, a
-      one-element list limits the style to that region.
-    - ``protect``: a mask (H, W) of a region to keep as in the content: no style loss is measured there
-      (the masks above are multiplied by 1 - protect) and its pixels are held at the content's
-      (x = p c + (1 - p) x_free), because the style loss of the free region would otherwise reach into
-      it through the receptive fields of deep layers.
-    - ``pyramid=(128, 256, 512)``: optimize coarse to fine, each level starting from the previous
-      result upsampled (bilinear); the last entry is the output size (``size`` must then be None or
-      equal). The style is loaded at ``style_size`` scaled by the same factor as the content, so the
-      texture's scale relative to the picture stays the same. ``steps`` is an int (every level) or one
-      count per level. The history runs on across levels and records each level's ``size``.
-
-    Each history record also holds ``seconds`` since the start (for time-to-quality measurements).
+    - ``preserve_color="luminance"`` or ``"histogram"``: keep the content's colours (:mod:`nstlab.color`).
+    - ``style_masks``: with a list of styles, one mask (H, W) each in [0, 1] (any resolution of the
+      content's aspect): region r gets style r through guided Gram matrices (:mod:`nstlab.masks`). With one
+      style, a one-element list limits the style to that region.
+    - ``protect``: a mask (H, W) of a region to keep as in the content: no style loss there and its pixels
+      held at the content's (x = p c + (1 - p) x_free).
+    - ``pyramid=(128, 256, 512)``: optimize coarse to fine, each level starting from the previous result
+      upsampled plus the content's detail band; the last entry is the output size. ``steps`` is an int
+      (every level) or one count per level. History records carry the level's ``size`` and ``seconds``.
+      ``pyramid_tol``: levels before the last stop early once their loss flattens (``run(tol=...)``).
     """
-    if content is None and style is None:
-        raise ValueError("give a content image, a style image or both")
-    styles = [] if style is None else list(style) if isinstance(style, list | tuple) else [style]
-    if content is None and (masks is not None or protect is not None or preserve_color is not None):
-        raise ValueError("masks, protect and preserve_color need a content image")
-    color.check_mode(preserve_color)
-    if len(styles) > 1 and masks is None:
-        raise ValueError(f"{len(styles)} styles need one mask each: pass masks=[one (H, W) mask per style]")
-    if masks is not None and len(masks) != len(styles):
-        raise ValueError(f"got {len(styles)} style image(s) but {len(masks)} mask(s): one mask per style")
-    b = budget()
-    levels = _pyramid_levels(pyramid, size, b.size)
-    level_steps = _level_steps(b.steps if steps is None else steps, len(levels))
-    net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone)
-    dev = next(net.parameters()).device
-    result = StylizeResult(torch.empty(0))
-    x: Tensor | None = None
-    c_img: Tensor | None = None
-    for level, level_size in enumerate(levels):
-        c_img = images.load(content, size=level_size).to(dev) if content is not None else None
-        s_size = round((style_size or levels[-1]) * level_size / levels[-1])
-        s_imgs = [images.load(s, size=s_size).to(dev) for s in styles]
-        c_in, s_in = c_img, s_imgs
-        if preserve_color is not None:
-            c_in = color.inputs(c_img, s_imgs[0], preserve_color)[0]
-            s_in = color.styles_in(c_img, s_imgs, preserve_color)
-        shape = tuple((c_img if c_img is not None else s_imgs[0]).shape[-2:])
-        keep = as_mask(protect, shape, "protect").to(dev) if protect is not None else None
-        region_masks = _region_masks(masks, keep, shape, dev) if styles else None
-        objective = Objective(
-            net,
-            c_in,
-            s_in or None,
-            _normalized(content_layers),
-            _normalized(style_layers),
-            content_weight,
-            style_weight,
-            tv_weight,
-            style_loss,
-            region_masks,
-        )
-        if x is None:
-            x0 = _initial_image(init, c_in if c_in is not None else s_in[0], c_in, seed)
-        else:
-            x0 = _upsample_level(x, c_in, shape)
-        compose = None if keep is None else _composer(keep, c_in)
-        run = _optimize(
-            x0,
-            objective,
-            level_steps[level],
-            optimizer,
-            lr,
-            progress,
-            callback,
-            callback_every,
-            compose=compose,
-            step_offset=len(result.history),
-            seconds_offset=result.seconds,
-        )
-        for record in run.history:
-            record["size"] = float(level_size)
-        x = run.image
-        result = StylizeResult(x, result.history + run.history, result.seconds + run.seconds)
-    if preserve_color is not None and c_img is not None:
-        result.image = color.output(result.image, c_img, preserve_color)
+    s = resolve_settings(settings, options)
+    controls = _Controls(init, preserve_color, style_masks, protect, pyramid_tol)
+    styles = _as_list(style)
+    _check_stylize_inputs(content, styles, style_size, controls)
+    net, plan = s.network(), budget()
+    levels = _pyramid_levels(pyramid, size, plan.size)
+    level_steps = _level_steps(plan.steps if s.steps is None else s.steps, len(levels))
+    result = None
+    for level, steps in zip(levels, level_steps, strict=True):
+        level_style_size = round((style_size or levels[-1]) * level / levels[-1])
+        imgs = _load(content, styles, level, level_style_size, plan.max_size, _device(net))
+        tol = controls.pyramid_tol if level != levels[-1] else None
+        result = _optimize_level(imgs, result, steps, net, s, controls, tol)
+    if preserve_color is not None:
+        result.image = color.output(result.image, imgs.content, preserve_color)
     return result
+
+
+@dataclass(frozen=True)
+class _Controls:
+    """The arguments of :func:`stylize` that are not shared :class:`Settings`."""
+
+    init: str | Tensor
+    preserve_color: str | None
+    style_masks: Sequence[Any] | None
+    protect: Any
+    pyramid_tol: float | None = None
+
+
+def _optimize_level(
+    imgs: _Images,
+    previous: StylizeResult | None,
+    steps: int,
+    net: Backbone,
+    s: Settings,
+    controls: _Controls,
+    tol: float | None = None,
+) -> StylizeResult:
+    """One pyramid level (or the only one): build its objective and run, continuing ``previous``."""
+    c_in, s_in = _color_inputs(imgs, controls.preserve_color)
+    keep = _protect_mask(controls.protect, imgs.shape, imgs.device)
+    region_masks = _region_masks(controls.style_masks, keep, imgs)
+    objective = Objective(net, content=c_in, style=s_in, style_masks=region_masks, **s.objective_options())
+    if previous is None:
+        previous = StylizeResult(torch.empty(0))
+        x0 = _initial_image(controls.init, c_in, s_in, s.seed)
+    else:
+        x0 = _upsample_level(previous.image, c_in, imgs.shape)
+    compose = None if keep is None else _composer(keep, c_in)
+    offsets = {"step_offset": len(previous.history), "seconds_offset": previous.seconds}
+    loop = s.run_options()
+    if s.callback is not None:  # callbacks see the level's size, as the history will
+        loop["callback"] = lambda step, img, rec: s.callback(step, img, {**rec, "size": float(imgs.size)})
+    part = run(x0, objective, steps, compose=compose, tol=tol, **offsets, **loop)
+    return _continued(previous, part, imgs.size)
+
+
+@dataclass
+class _Images:
+    """One pyramid level's content (None for a texture) and styles, on the backbone's device; ``size`` is the
+    level's long side."""
+
+    content: Tensor | None
+    styles: list[Tensor]
+    size: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple((self.content if self.content is not None else self.styles[0]).shape[-2:])
+
+    @property
+    def device(self) -> torch.device:
+        return (self.content if self.content is not None else self.styles[0]).device
+
+
+def _device(net: Backbone) -> torch.device:
+    return next(net.parameters()).device
+
+
+def _load(
+    content: Any, styles: list, size: int, style_size: int, max_size: int, dev: torch.device
+) -> _Images:
+    c_img = images.load(content, size=size, max_size=max_size).to(dev) if content is not None else None
+    return _Images(c_img, [images.load(s, size=style_size, max_size=max_size).to(dev) for s in styles], size)
+
+
+def _color_inputs(imgs: _Images, mode: str | None) -> tuple[Tensor | None, list[Tensor]]:
+    """(content, styles) as the transfer sees them for a colour preservation ``mode``."""
+    if mode is None or imgs.content is None:
+        return imgs.content, imgs.styles
+    content = imgs.content
+    return color.content_in(content, mode), [color.style_in(s, content, mode) for s in imgs.styles]
+
+
+def _check_stylize_inputs(content: Any, styles: list, style_size: Any, controls: _Controls) -> None:
+    if content is None and not styles:
+        raise ValueError("give a content image, a style image or both")
+    needs_content = (controls.style_masks, controls.protect, controls.preserve_color)
+    if content is None and any(c is not None for c in needs_content):
+        raise ValueError("style_masks, protect and preserve_color need a content image")
+    color.check_mode(controls.preserve_color)
+    _check_mask_count(len(styles), controls.style_masks)
+    if style_size is not None and not _is_count(style_size):
+        raise ValueError(f"style_size must be a positive number of pixels or None, got {style_size!r}")
+
+
+def _continued(result: StylizeResult, part: StylizeResult, level_size: int) -> StylizeResult:
+    """``result`` followed by ``part`` (the next pyramid level, its records marked with its size)."""
+    for record in part.history:
+        record["size"] = float(level_size)
+    return StylizeResult(part.image, result.history + part.history, result.seconds + part.seconds)
+
+
+def _initial_image(init: str | Tensor, content: Tensor | None, styles: list[Tensor], seed: int) -> Tensor:
+    like = content if content is not None else styles[0]
+    if isinstance(init, Tensor):
+        init = images.check_image(init, "init").detach().clone().to(like)
+        if init.shape[-2:] != like.shape[-2:]:
+            if images.aspect_mismatch(init.shape, like.shape):
+                raise ValueError(
+                    f"init is {tuple(init.shape[-2:])} (HxW) but the image is {tuple(like.shape[-2:])}; "
+                    "give an init of its aspect ratio"
+                )
+            init = nnf.interpolate(init, size=like.shape[-2:], mode="bilinear", align_corners=False)
+        return init.clamp(0, 1)
+    if init == "content" and content is not None:
+        return content.detach().clone()
+    if init in ("noise", "content"):
+        g = torch.Generator().manual_seed(seed)
+        return torch.rand(like.shape, generator=g).to(like)
+    raise ValueError(f"unknown init={init!r}; use 'content', 'noise' or an image tensor")
 
 
 def _upsample_level(x: Tensor, content: Tensor | None, shape: tuple[int, ...]) -> Tensor:
@@ -372,10 +743,12 @@ def _upsample_level(x: Tensor, content: Tensor | None, shape: tuple[int, ...]) -
 
 def _pyramid_levels(pyramid: Sequence[int] | None, size: int | None, default: int) -> list[int]:
     """The long sides to optimize at, coarse to fine: ``[size]`` without a pyramid."""
+    if size is not None and not _is_count(size):
+        raise ValueError(f"size must be a positive number of pixels (the long side) or None, got {size!r}")
     if pyramid is None:
         return [default if size is None else size]
     levels = list(pyramid)
-    if not levels or any(not isinstance(s, int) or s < 16 for s in levels) or levels != sorted(set(levels)):
+    if not levels or any(not _is_count(s) or s < 16 for s in levels) or levels != sorted(set(levels)):
         raise ValueError(f"pyramid must be increasing sizes (>= 16 px) like (128, 256, 512); got {pyramid!r}")
     if size is not None and size != levels[-1]:
         raise ValueError(f"size={size} disagrees with the pyramid's last level {levels[-1]}; pass only one")
@@ -383,8 +756,8 @@ def _pyramid_levels(pyramid: Sequence[int] | None, size: int | None, default: in
 
 
 def _level_steps(steps: int | Sequence[int], n_levels: int) -> list[int]:
-    counts = [steps] * n_levels if isinstance(steps, int) else list(steps)
-    if len(counts) != n_levels or any(not isinstance(s, int) or s < 1 for s in counts):
+    counts = [steps] * n_levels if not isinstance(steps, Sequence) else list(steps)
+    if len(counts) != n_levels or not all(_is_count(s) for s in counts):
         raise ValueError(
             f"steps must be a positive integer or one positive integer per pyramid level ({n_levels}), "
             f"got {steps!r}"
@@ -392,17 +765,20 @@ def _level_steps(steps: int | Sequence[int], n_levels: int) -> list[int]:
     return counts
 
 
+def _protect_mask(protect: Any, shape: tuple[int, int], dev: torch.device) -> Tensor | None:
+    return None if protect is None else masks.as_mask(protect, shape, "protect").to(dev)
+
+
 def _region_masks(
-    region: Sequence[Tensor | np.ndarray] | None,
-    keep: Tensor | None,
-    shape: tuple[int, ...],
-    dev: torch.device,
+    style_masks: Sequence[Any] | None, keep: Tensor | None, imgs: _Images
 ) -> list[Tensor] | None:
     """The style masks at the image size, each multiplied by 1 - protect; None when there are none."""
-    if region is None and keep is None:
+    if (style_masks is None and keep is None) or not imgs.styles:
         return None
-    ones = [torch.ones(1, 1, *shape, device=dev)]
-    ms = ones if region is None else [as_mask(m, shape, f"masks[{i}]").to(dev) for i, m in enumerate(region)]
+    ones = [torch.ones(1, 1, *imgs.shape, device=imgs.device)]
+    if style_masks is not None:
+        ones = [masks.as_mask(m, imgs.shape, f"style_masks[{i}]") for i, m in enumerate(style_masks)]
+    ms = [m.to(imgs.device) for m in ones]
     return ms if keep is None else [m * (1 - keep) for m in ms]
 
 
@@ -411,76 +787,24 @@ def _composer(keep: Tensor, content: Tensor) -> Callable[[Tensor], Tensor]:
     return lambda x: keep * content + (1 - keep) * x
 
 
-def _optimize(
-    x: Tensor,
-    objective: Callable[[Tensor], tuple[Tensor, dict[str, Tensor]]],
-    steps: int,
-    optimizer: str,
-    lr: float | None,
-    progress: bool,
-    callback: Callable[[int, Tensor, dict[str, float]], Any] | None,
-    callback_every: int,
-    compose: Callable[[Tensor], Tensor] | None = None,
-    step_offset: int = 0,
-    seconds_offset: float = 0.0,
-) -> StylizeResult:
-    """Minimize ``objective(compose(x))`` over the pixels of ``x``, clamped to [0, 1] after every step.
-
-    ``compose`` (default identity) maps the free pixels to the image (e.g. holding a protected region);
-    the result and the callback's images are ``compose(x)``. Steps are numbered from ``step_offset + 1``
-    and times from ``seconds_offset`` (for runs that continue one another, as a pyramid's levels).
-    """
-    view = compose or (lambda t: t)
-    x = x.detach().clone().requires_grad_(True)
-    opt = _make_optimizer(optimizer, x, lr)
-    history: list[dict[str, float]] = []
-    terms_now: dict[str, Tensor] = {}
-
-    def closure() -> Tensor:
-        opt.zero_grad(set_to_none=True)
-        total, terms = objective(view(x))
-        total.backward()
-        terms_now.update(terms, total=total)
-        return total
-
-    start = time.perf_counter()
-    with tqdm(total=steps, disable=not progress, desc="stylize", leave=False) as bar:
-        for local in range(1, steps + 1):
-            step = step_offset + local
-            before = x.detach().clone()
-            opt.step(closure)
-            with torch.no_grad():
-                x.clamp_(0, 1)
-            _record_projected_step(opt, x, before)
-            record = {"step": step, **{k: float(v.detach()) for k, v in terms_now.items()}}
-            if not all(math.isfinite(v) for v in record.values()):
-                raise FloatingPointError(f"the loss became NaN/inf at step {step}; lower lr or the weights")
-            record["seconds"] = seconds_offset + time.perf_counter() - start
-            history.append(record)
-            bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k in ("style", "content")})
-            bar.update()
-            if callback is not None and (step % callback_every == 0 or local == steps):
-                with torch.no_grad():
-                    callback(step, view(x).detach().clone(), record)
-    with torch.no_grad():
-        image = view(x).detach()
-    return StylizeResult(image, history, time.perf_counter() - start)
+INVERT_UNUSED = (
+    "content_layers",
+    "style_layers",
+    "content_weight",
+    "style_weight",
+    "style_loss",
+    "luminance_floor",
+    "edge_floor",
+)
 
 
 def invert(
     targets: Mapping[str, Tensor],
     shape: tuple[int, int],
     *,
-    backbone: str | Backbone = "vgg16-hed",
-    steps: int | None = None,
-    optimizer: str = "lbfgs",
-    lr: float | None = None,
-    tv_weight: float = DEFAULT_TV_WEIGHT,
     init: str | Tensor = "noise",
-    seed: int = 0,
-    progress: bool = True,
-    callback: Callable[[int, Tensor, dict[str, float]], Any] | None = None,
-    callback_every: int = 10,
+    settings: Settings | None = None,
+    **options: Any,
 ) -> StylizeResult:
     """Invert feature maps into a picture (Mahendran & Vedaldi 2015, "Understanding Deep Image
     Representations by Inverting Them"): find the (1, 3, H, W) image x, ``shape`` = (H, W), that minimizes
@@ -488,34 +812,38 @@ def invert(
         sum_l  b_l * ||F_l(x) - T_l||^2 / ||T_l||^2  +  gamma * TV(x)
 
     for given targets ``{layer: T_l}`` (e.g. an AdaIN or WCT output), b_l = 1/len(targets). The
-    targets' spatial size must be what the backbone gives for an (H, W) image. The result's
-    ``history`` reports the feature term as ``content``.
+    targets' spatial size must be what the backbone gives for an (H, W) image. ``init``: "noise"
+    (seeded) or an image. ``options``: the :class:`Settings` of the backbone, ``tv_weight`` and the loop
+    (``steps`` None: the budget's); the layer and style settings do not apply. The result's ``history``
+    reports the feature term as ``content``.
     """
-    net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone)
+    s = resolve_settings(settings, options, unused=INVERT_UNUSED)
+    net = s.network()
     layers = net.check_layers(list(targets))
-    steps = budget().steps if steps is None else steps
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    dev = next(net.parameters()).device
-    like = torch.zeros(1, 3, *shape, device=dev)
-    with torch.no_grad():
-        expected = {n: F.shape for n, F in net.features(like, layers).items()}
-    for n, T in targets.items():
-        if T.shape != expected[n]:
-            raise ValueError(
-                f"target {n} has shape {tuple(T.shape)}, but a {shape} image gives "
-                f"{tuple(expected[n])} at {n}; pass the shape of the image the target came from"
-            )
-        if not torch.isfinite(T).all():
-            raise ValueError(f"target {n} contains NaN or inf")
+    like = torch.zeros(1, 3, *shape, device=_device(net))
+    _check_targets(net, targets, like, layers)
     weight = 1.0 / len(targets)
-    scales = {n: T.detach().pow(2).sum() + 1e-12 for n, T in targets.items()}
+    scales = {n: T.detach().pow(2).sum() + SCALE_FLOOR for n, T in targets.items()}
 
     def objective(x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         feats = net.features(x, layers)
         match = sum(weight * (feats[n] - T.detach()).pow(2).sum() / scales[n] for n, T in targets.items())
-        tv = tv_weight * losses.total_variation(x) if tv_weight else x.new_zeros(())
+        tv = s.tv_weight * losses.total_variation(x) if s.tv_weight else x.new_zeros(())
         return match + tv, {"content": match, "style": x.new_zeros(()), "tv": tv}
 
-    x0 = _initial_image(init, like, None, seed)
-    return _optimize(x0, objective, steps, optimizer, lr, progress, callback, callback_every)
+    x0 = _initial_image(init, None, [like], s.seed)
+    return run(x0, objective, budget().steps if s.steps is None else s.steps, **s.run_options())
+
+
+def _check_targets(net: Backbone, targets: Mapping[str, Tensor], like: Tensor, layers: list[str]) -> None:
+    with torch.no_grad():
+        expected = {n: F.shape for n, F in net.features(like, layers).items()}
+    for n, T in targets.items():
+        if not isinstance(T, Tensor) or T.shape != expected[n]:
+            got = tuple(T.shape) if isinstance(T, Tensor) else type(T).__name__
+            raise ValueError(
+                f"target {n} has shape {got}, but a {tuple(like.shape[-2:])} image gives "
+                f"{tuple(expected[n])} at {n}; pass the shape of the image the target came from"
+            )
+        if not torch.isfinite(T).all():
+            raise ValueError(f"target {n} contains NaN or inf")

@@ -21,11 +21,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from .backbones import Backbone, layer_weights, vgg_layers
+from .layers import CONVS_PER_BLOCK, layer_weights, vgg_layers
+
+if TYPE_CHECKING:  # backbones imports this module; at run time a backbone is anything with ``.arch``
+    from .backbones import Backbone
 
 KERNEL_STRIDE_PAD = {"conv": (3, 1, 1), "relu": (1, 1, 0), "pool": (2, 2, 0)}
 
@@ -40,10 +44,14 @@ class ReceptiveField:
 
 
 def _arch(backbone: Backbone | str) -> str:
-    if isinstance(backbone, Backbone):
-        return backbone.arch
+    """The VGG architecture ("vgg16" or "vgg19") of a backbone (duck-typed: its ``.arch``) or a name."""
+    if not isinstance(backbone, str):
+        arch = getattr(backbone, "arch", None)
+        if arch not in CONVS_PER_BLOCK:
+            raise TypeError(f"expected a Backbone or a backbone name, got {type(backbone).__name__}")
+        return arch
     name = backbone.replace("random-", "").replace("-hed", "")
-    if name not in ("vgg16", "vgg19"):
+    if name not in CONVS_PER_BLOCK:
         raise ValueError(f"unknown backbone {backbone!r}; use a Backbone or one of vgg16, vgg19, vgg16-hed")
     return name
 

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from skimage.color import hed2rgb, rgb2hed
+from skimage.metrics import structural_similarity
 from torch import Tensor
 
+from .color import luminance
 from .images import check_image, to_numpy
-from .transforms import adain, rgb_to_yiq, wct
+from .transforms import adain, wct
 
 METHODS = ("reinhard", "adain", "wct")
 
@@ -42,6 +45,7 @@ _RGB_TO_LMS = torch.tensor(
 _LMS_TO_LAB = torch.diag(torch.tensor([3.0, 6.0, 2.0], dtype=torch.float64).rsqrt()) @ torch.tensor(
     [[1.0, 1.0, 1.0], [1.0, 1.0, -2.0], [1.0, -1.0, 0.0]], dtype=torch.float64
 )
+STD_FLOOR = 1e-12  # a flat channel's std is replaced by this (no division by 0; it stays flat)
 LMS_FLOOR = 1e-4  # log10 of a black pixel: LMS responses are floored here (about 1/40 of one 8-bit level)
 
 
@@ -79,7 +83,7 @@ def reinhard(source: Tensor, target: Tensor, clamp: bool = True) -> Tensor:
     ls, lt = rgb_to_lab(source.double()), rgb_to_lab(target.double())
     mu_s, sd_s = ls.mean((-1, -2), keepdim=True), ls.std((-1, -2), keepdim=True, correction=0)
     mu_t, sd_t = lt.mean((-1, -2), keepdim=True), lt.std((-1, -2), keepdim=True, correction=0)
-    out = lab_to_rgb((ls - mu_s) * sd_t / sd_s.clamp_min(1e-12) + mu_t).to(source.dtype)
+    out = lab_to_rgb((ls - mu_s) * sd_t / sd_s.clamp_min(STD_FLOOR) + mu_t).to(source.dtype)
     return out.clamp(0, 1) if clamp else out
 
 
@@ -105,20 +109,13 @@ def moment_error(img: Tensor, target: Tensor, space: str = "lab") -> float:
     return float(torch.cat([m1 - m2, s1 - s2]).pow(2).mean().sqrt())
 
 
-def luminance(img: Tensor) -> np.ndarray:
-    """Y = 0.299 R + 0.587 G + 0.114 B as an (H, W) float64 array (values in [0, 1] for an image)."""
-    return rgb_to_yiq(check_image(img))[0, 0].detach().double().cpu().numpy()
-
-
 def structure_ssim(img: Tensor, source: Tensor) -> float:
     """SSIM (Wang et al. 2004; ``skimage.metrics.structural_similarity``, data range 1) between the
     luminance of ``img`` and of ``source``, each standardized to mean 0, std 1 first so that a global
     brightness or contrast change (what normalization is meant to do) does not count, only structure.
     1 = same structure; a picture of something else scores near 0."""
-    from skimage.metrics import structural_similarity
-
-    a, b = luminance(img), luminance(source)
-    a, b = ((x - x.mean()) / max(x.std(), 1e-12) for x in (a, b))
+    a, b = (luminance(x.double())[0, 0].detach().cpu().numpy() for x in (img, source))
+    a, b = ((x - x.mean()) / max(x.std(), STD_FLOOR) for x in (a, b))
     lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
     return float(structural_similarity(a, b, data_range=hi - lo))
 
@@ -127,8 +124,6 @@ def restain(img: Tensor, scale: tuple[float, float, float] = (1.6, 1.0, 0.5)) ->
     """Simulate another lab's staining of an H-DAB (or H&E) slide: unmix the stains by colour
     deconvolution (Ruifrok & Johnston 2001, ``skimage.color.rgb2hed``), multiply the hematoxylin, eosin
     and DAB concentrations by ``scale`` and mix back (``hed2rgb``). Structure stays; colours change."""
-    from skimage.color import hed2rgb, rgb2hed
-
     hed = rgb2hed(to_numpy(img)) * np.asarray(scale)
     return torch.from_numpy(hed2rgb(hed).clip(0, 1).astype(np.float32)).permute(2, 0, 1)[None]
 

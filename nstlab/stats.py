@@ -19,7 +19,17 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._features import as_matrices, as_pair, check_choice, check_eps, check_fraction, unbatch
+from ._features import (
+    as_matrices,
+    as_pair,
+    check_choice,
+    check_eps,
+    check_finite,
+    check_fraction,
+    check_number,
+    check_tensor,
+    unbatch,
+)
 
 GRAM_NORMALIZATIONS = ("n", "cn", "none")
 MMD_KERNELS = ("poly2", "linear", "rbf")
@@ -179,8 +189,9 @@ def sym_eig(S: Tensor, method: str = "eigh") -> tuple[Tensor, Tensor]:
     """Eigenvalues (descending) and eigenvectors (columns) of symmetric matrices S = E diag(lam) E^T.
 
     ``method="eigh"`` uses ``torch.linalg.eigh`` (the symmetric solver); ``"svd"`` uses
-    ``torch.linalg.svd`` as the original WCT code does (Li et al. 2017), which equals eigh for positive
-    semi-definite S up to eigenvector signs. Works on (..., C, C); use float64 for accuracy.
+    ``torch.linalg.svd`` as WCT implementations often do (Li et al. 2017, "Universal Style Transfer via
+    Feature Transforms", NeurIPS), which equals eigh for positive semi-definite S up to eigenvector signs.
+    Works on (..., C, C); use float64 for accuracy.
     """
     check_choice(method, ("eigh", "svd"), "method")
     if method == "eigh":
@@ -213,8 +224,10 @@ def _pairwise_sqdist(A: Tensor, B: Tensor) -> Tensor:
     return (a2 + b2 - 2 * A.transpose(-1, -2) @ B).clamp_min(0)
 
 
-def _kernel_mean(A: Tensor, B: Tensor, kernel: str, sigma: Tensor | None) -> Tensor:
-    """(1/(n m)) sum_ij k(a_i, b_j) per batch element, in column chunks of A to bound memory."""
+def kernel_mean(A: Tensor, B: Tensor, kernel: str, sigma: Tensor | None) -> Tensor:
+    """(1/(n m)) sum_ij k(a_i, b_j) between the columns of A (b, C, n) and B (b, C, m), per batch element:
+    the three terms of :func:`mmd2`. ``kernel`` ``"poly2"`` (k = (a.b)^2) or ``"rbf"`` (k =
+    exp(-||a - b||^2 / (2 sigma^2)), sigma (b,)). Computed in column chunks of A to bound memory."""
     total = A.new_zeros(A.shape[0])
     for start in range(0, A.shape[-1], _KERNEL_CHUNK):
         a = A[..., start : start + _KERNEL_CHUNK]
@@ -244,6 +257,13 @@ def median_bandwidth(M: Tensor) -> Tensor:
     Gretton et al. 2012, "A Kernel Two-Sample Test", section 8. Uses at most 1000 columns chosen with a
     fixed seed (0) and no gradient. A zero median (all points equal) gives sigma = 1.
     """
+    check_tensor(M, "M")
+    if M.ndim != 3 or not M.is_floating_point() or 0 in M.shape[:2]:
+        raise ValueError(
+            f"M must be a non-empty floating-point (B, C, N) stack of feature columns, got shape "
+            f"{tuple(M.shape)} and dtype {M.dtype}; use F.flatten(2) on a (B, C, H, W) map"
+        )
+    check_finite(M, "M")
     Z = subsample_positions(M.detach(), _MEDIAN_SUBSAMPLE, torch.Generator().manual_seed(0))
     n = Z.shape[-1]
     iu = torch.triu_indices(n, n, offset=1, device=Z.device)
@@ -284,9 +304,7 @@ def mmd2(X: Tensor, Y: Tensor, kernel: str = "poly2", sigma: float | Tensor | No
             if not bool((s > 0).all()):
                 raise ValueError(f"sigma must be > 0, got {sigma!r}")
     value = (
-        _kernel_mean(MX, MX, kernel, s)
-        + _kernel_mean(MY, MY, kernel, s)
-        - 2 * _kernel_mean(MX, MY, kernel, s)
+        kernel_mean(MX, MX, kernel, s) + kernel_mean(MY, MY, kernel, s) - 2 * kernel_mean(MX, MY, kernel, s)
     )
     return unbatch(value, batched)
 
@@ -306,6 +324,7 @@ def shrink(G: Tensor, lam: float, target: Tensor | str | None = None) -> Tensor:
     tensor broadcastable to G. ``lam`` must lie in [0, 1].
     """
     check_fraction(lam, "lam")
+    check_tensor(G, "G")
     if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
         raise ValueError(f"G must be a square (C, C) or (B, C, C) matrix, got shape {tuple(G.shape)}")
     C = G.shape[-1]
@@ -533,33 +552,40 @@ def _bin_width(x: Tensor, rule: str) -> Tensor:
     return torch.where(fd > 0, fd, scott)  # discrete-looking data with IQR = 0 falls back to Scott
 
 
-def entropy(x: Tensor, bins: int | str | None = None) -> Tensor:
-    """Histogram estimate of differential entropy in nats: H = -sum_k p_k log p_k + log(w).
-
-    p_k is the fraction of samples in bin k and w the bin width (Cover & Thomas, "Elements of Information
-    Theory", 8.3: the entropy of a quantized variable is about h(X) - log w). Bins span [min(x), max(x)]
-    exactly, and their count is fixed by ``bins``: an int, or a rule on the width, ``"fd"`` (default,
-    Freedman-Diaconis h = 2 IQR n^{-1/3}) or ``"scott"`` (h = 3.49 sigma n^{-1/3}); the count is
-    ceil((max - min) / h) and the width is then (max - min) / count. Since both the range and h scale with
-    the data, the estimator is affine-equivariant: H(a x + b) = H(x) + log|a| exactly (up to rounding),
-    which is what :func:`adain_entropy_change` relies on.
-
-    ``x`` of shape (n,) gives a 0-d result; a (C, N) matrix or (B, C, H, W) map gives one value per channel
-    ((C,) or (B, C)). A constant channel has entropy -inf. Not differentiable (counts); float64 inside.
-    """
+def _entropy_rows(x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
+    """Sorted float64 rows (R, n) of x ((n,), (C, N) or (B, C, H, W)) and the shape of one value per row."""
+    check_tensor(x, "x")
     if x.ndim == 1:
-        rows, shape_out = x.reshape(1, -1), ()
+        if not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}; call .float() first")
         if x.shape[0] < 2:
             raise ValueError("entropy needs at least 2 samples")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("x contains NaN or inf values; entropy needs finite samples")
+        rows, shape_out = x.reshape(1, -1), ()
     else:
         M, batched = as_matrices(x, "x", min_positions=2)
-        rows, shape_out = M.reshape(-1, M.shape[-1]), (M.shape[:2] if batched else M.shape[1:2])
-    if x.ndim == 1 and not bool(torch.isfinite(x).all()):
-        raise ValueError("x contains NaN or inf values; entropy needs finite samples")
-    r = rows.detach().to(torch.float64).sort(-1).values
+        rows, shape_out = M.reshape(-1, M.shape[-1]), (tuple(M.shape[:2]) if batched else tuple(M.shape[1:2]))
+    return rows.detach().to(torch.float64).sort(-1).values, shape_out
+
+
+def _fixed_widths(bin_width: float | Tensor, shape_out: tuple[int, ...], like: Tensor) -> Tensor:
+    """One positive, finite grid width per row: a number, or a tensor of the result's shape."""
+    w = torch.as_tensor(bin_width, dtype=torch.float64, device=like.device)
+    if w.ndim > 0 and tuple(w.shape) != shape_out:
+        raise ValueError(
+            f"bin_width must be a number or a tensor of shape {shape_out} (one width per channel), "
+            f"got shape {tuple(w.shape)}"
+        )
+    if not bool(torch.isfinite(w).all() & (w > 0).all()):
+        raise ValueError(f"bin_width must be finite and > 0, got {bin_width!r}")
+    return w.expand(shape_out).reshape(-1)
+
+
+def _fitted_bins(r: Tensor, bins: int | str | None) -> tuple[Tensor, Tensor]:
+    """Bin indices of the sorted rows r over [min, max] and the width per row (count from ``bins``)."""
     n = r.shape[-1]
-    lo, hi = r[:, 0], r[:, -1]
-    span = hi - lo
+    lo, span = r[:, 0], r[:, -1] - r[:, 0]
     if isinstance(bins, int):
         if bins < 1:
             raise ValueError(f"bins must be a positive integer or one of {ENTROPY_BIN_RULES}, got {bins}")
@@ -572,58 +598,79 @@ def entropy(x: Tensor, bins: int | str | None = None) -> Tensor:
         count = count.clamp(1, n)
     width = span / count
     idx = ((r - lo[:, None]) / width.clamp_min(torch.finfo(r.dtype).tiny)[:, None]).floor()
-    idx = torch.minimum(idx, count[:, None] - 1).clamp_min(0).long()
-    max_bins = int(count.max())
-    flat = (idx + torch.arange(r.shape[0], device=r.device)[:, None] * max_bins).flatten()
-    counts = torch.bincount(flat, minlength=r.shape[0] * max_bins).reshape(r.shape[0], max_bins)
+    return torch.minimum(idx, count[:, None] - 1).clamp_min(0), width
+
+
+def _plogp(idx: Tensor) -> Tensor:
+    """-sum_k p_k log p_k per row, from bin indices that do not decrease along each row (R, n)."""
+    R, n = idx.shape
+    new_bin = torch.ones_like(idx, dtype=torch.bool)
+    new_bin[:, 1:] = idx[:, 1:] != idx[:, :-1]
+    starts = torch.nonzero(new_bin.flatten()).flatten()
+    counts = torch.diff(starts, append=torch.tensor([R * n], device=idx.device))
     p = counts.to(torch.float64) / n
-    plogp = torch.where(p > 0, p * p.clamp_min(torch.finfo(p.dtype).tiny).log(), torch.zeros_like(p))
-    H = -plogp.sum(-1) + width.log()  # width 0 (constant row) gives -inf
+    return torch.zeros(R, dtype=torch.float64, device=idx.device).index_add_(0, starts // n, -p * p.log())
+
+
+def _histogram_entropy(
+    x: Tensor, bins: int | str | None, bin_width: float | Tensor | None
+) -> tuple[Tensor, Tensor, tuple[int, ...]]:
+    """(Shannon entropy of the binned rows, bin width per row, result shape) for both kinds of bins."""
+    r, shape_out = _entropy_rows(x)
+    if bin_width is None:
+        idx, width = _fitted_bins(r, bins)
+    elif bins is not None:
+        raise ValueError("pass bins (bins over each channel's range) or bin_width (a fixed grid), not both")
+    else:
+        width = _fixed_widths(bin_width, shape_out, r)
+        idx = (r / width[:, None]).floor()
+    return _plogp(idx), width, shape_out
+
+
+def shannon_entropy(
+    x: Tensor, bins: int | str | None = None, bin_width: float | Tensor | None = None
+) -> Tensor:
+    """Shannon entropy H = -sum_k p_k log p_k (nats) of the values of x binned into a histogram.
+
+    p_k is the fraction of samples in bin k. Two kinds of bins: ``bins`` (an int, or the rule "fd" or
+    "scott", as in :func:`entropy`) spans each channel's own range [min, max], so the bins move and stretch
+    with the data and H is invariant under x -> a x + b with a > 0; ``bin_width`` is a fixed grid
+    [k w, (k + 1) w) of width w (a number, or one width per channel), the same for any data, so H moves
+    by about log|a| (Cover & Thomas, "Elements of Information Theory", Thm 8.3.1: H = h(X) - log w + o(1)
+    for small w). One value per channel as in :func:`entropy`.
+    """
+    H, _, shape_out = _histogram_entropy(x, bins, bin_width)
     return H.reshape(shape_out).to(x.dtype)
+
+
+def entropy(x: Tensor, bins: int | str | None = None, bin_width: float | Tensor | None = None) -> Tensor:
+    """Histogram estimate of differential entropy in nats: h = -sum_k p_k log p_k + log(w).
+
+    p_k is the fraction of samples in bin k and w the bin width (Cover & Thomas, "Elements of Information
+    Theory", 8.3: the entropy of a quantized variable is about h(X) - log w).
+
+    - ``bins`` (default): bins span [min(x), max(x)] exactly, their count an int or a rule on the width,
+      ``"fd"`` (default, Freedman-Diaconis h = 2 IQR n^{-1/3}) or ``"scott"`` (h = 3.49 sigma n^{-1/3});
+      the count is ceil((max - min) / h) and the width (max - min) / count. Range and h scale with the
+      data, so this estimator is affine-equivariant **by construction**: H(a x + b) = H(x) + log|a| to
+      rounding, whatever the distribution (what :func:`nstlab.transforms.adain_entropy_change` uses).
+    - ``bin_width``: a fixed grid [k w, (k + 1) w), w a number or one width per channel (a tensor of the
+      result's shape). It does not follow the data, so H(a x + b) - H(x) is a measurement, close to
+      log|a| only where the theorem holds (a density, small w, enough samples per bin).
+
+    ``x`` of shape (n,) gives a 0-d result; a (C, N) matrix or (B, C, H, W) map gives one value per channel
+    ((C,) or (B, C)). A constant channel has entropy -inf with ``bins`` and log w with ``bin_width`` (one
+    occupied bin). Not differentiable (counts); float64 inside.
+    """
+    H, width, shape_out = _histogram_entropy(x, bins, bin_width)
+    return (H + width.log()).reshape(shape_out).to(x.dtype)  # width 0 (constant row, fitted bins) gives -inf
 
 
 def gaussian_entropy(std: Tensor | float) -> Tensor:
     """Differential entropy of N(mu, std^2) in nats: h = (1/2) log(2 pi e std^2) (Cover & Thomas, 8.1)."""
-    s = torch.as_tensor(std, dtype=torch.get_default_dtype() if isinstance(std, float | int) else None)
+    s = std if isinstance(std, Tensor) else torch.tensor(check_number(std, "std"))
+    if s.is_complex() or s.dtype == torch.bool:
+        raise TypeError(f"std must be a real tensor or number, got dtype {s.dtype}")
     if bool((s < 0).any()) or not bool(torch.isfinite(s).all()):
         raise ValueError(f"std must be finite and >= 0, got {std!r}")
     return 0.5 * torch.log(2 * math.pi * math.e * s.pow(2))
-
-
-class EntropyChange(NamedTuple):
-    """Result of :func:`adain_entropy_change`, one value per channel ((C,) or (B, C))."""
-
-    measured: Tensor  # entropy(AdaIN(x))_c - entropy(x)_c, histogram estimates
-    exact: Tensor  # log(sigma_s / sigma_c): AdaIN is affine per channel with slope sigma_s / sigma_c
-
-
-def adain_entropy_change(
-    content: Tensor, style: Tensor, eps: float = 1e-5, bins: int | str | None = None
-) -> EntropyChange:
-    """Per-channel entropy change of AdaIN, measured and exact.
-
-    AdaIN(x)_c = sigma_s (x_c - mu_c) / sigma_c + mu_s is affine in x_c with slope a_c = sigma_s / sigma_c
-    (both stds include eps as in :func:`mean_std`), and differential entropy obeys h(a X + b) = h(X) +
-    log|a| (Cover & Thomas, Thm 8.6.4), so the change is exactly log(sigma_s / sigma_c). The measured
-    value uses :func:`entropy` before and after; because that estimator is affine-equivariant the two agree
-    to rounding. A constant content channel (entropy -inf before and after) is an error.
-    """
-    from .transforms import adain  # local import: transforms imports stats
-
-    Mc, batched = as_matrices(content, "content", min_positions=2)
-    Ms, _ = as_matrices(style, "style", min_positions=2)
-    constant = Mc.amax(-1) == Mc.amin(-1)
-    if bool(constant.any()):
-        bad = torch.nonzero(constant)[:, -1].unique().tolist()
-        raise ValueError(
-            f"content channel(s) {bad} are constant: their entropy is -inf before and after AdaIN, so the "
-            "change is undefined; drop them first (e.g. keep channels with F.std(-1) > 0)"
-        )
-    check_eps(eps)
-    sc = (Mc.to(torch.float64).var(-1, correction=0) + eps).sqrt()
-    ss = (Ms.to(torch.float64).var(-1, correction=0) + eps).sqrt()
-    exact = unbatch(torch.broadcast_to(ss / sc, torch.broadcast_shapes(ss.shape, sc.shape)), batched)
-    # in float64: a float32 AdaIN can round a value across a histogram bin edge (~5e-4 nats on VGG features)
-    c64, s64 = content.to(torch.float64), style.to(torch.float64)
-    measured = (entropy(adain(c64, s64, eps=eps), bins) - entropy(c64, bins)).to(content.dtype)
-    return EntropyChange(measured, exact.log().to(measured.dtype))

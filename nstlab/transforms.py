@@ -1,4 +1,5 @@
-"""Feature transforms of fast style transfer: AdaIN, IN vs BN, WCT, the Gaussian OT map, colour transfer.
+"""Feature transforms of fast style transfer: AdaIN (and its entropy change), IN vs BN, WCT, the Gaussian
+OT map. Pixel-space colour transfer built on them lives in :mod:`nstlab.color`.
 
 Each takes content features and style features as (C, N) matrices or (B, C, H, W) maps (a style batch of
 one is broadcast over the content batch; the numbers of positions may differ) and returns features in the
@@ -12,18 +13,11 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._features import (
-    as_matrices,
-    as_pair,
-    check_choice,
-    check_eps,
-    check_fraction,
-    like_input,
-)
-from .images import check_image
-from .stats import moments64, sqrtm_psd, sym_eig
+from ._features import as_matrices, as_pair, check_choice, check_eps, check_fraction, like_input, unbatch
+from .stats import entropy, moments64, sqrtm_psd, sym_eig
 
-COLOR_METHODS = ("wct", "adain", "ot")
+WCT_SUBSPACES = ("content", "style", "aligned")  # where the WCT output lives when directions are dropped
+ADAIN_EPS = 1e-5  # the default eps of AdaIN's stds sqrt(var + eps) (and of stats.mean_std)
 
 # ----------------------------------------------------------------------------------------------------
 # AdaIN, instance and batch normalization
@@ -46,7 +40,18 @@ def _content_style(content: Tensor, style: Tensor, min_positions: int) -> tuple[
     return Mc, Ms
 
 
-def adain(content: Tensor, style: Tensor, alpha: float = 1.0, eps: float = 1e-5) -> Tensor:
+def _channel_moments(M: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """(mu, sqrt(var + eps)) per channel of a (B, C, N) stack, population variance, each (B, C, 1)."""
+    return M.mean(-1, keepdim=True), (M.var(-1, keepdim=True, correction=0) + eps).sqrt()
+
+
+def _renormalize(Mc: Tensor, mu_s: Tensor, sd_s: Tensor, eps: float) -> Tensor:
+    """sigma_s (x - mu_x) / sigma_x + mu_s per channel of a (B, C, N) stack: AdaIN's formula (eq. 8)."""
+    mu_c, sd_c = _channel_moments(Mc, eps)
+    return sd_s * (Mc - mu_c) / sd_c + mu_s
+
+
+def adain(content: Tensor, style: Tensor, alpha: float = 1.0, eps: float = ADAIN_EPS) -> Tensor:
     """Adaptive instance normalization (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time
     with Adaptive Instance Normalization", eq. 8), blended with the content by ``alpha``:
 
@@ -61,11 +66,70 @@ def adain(content: Tensor, style: Tensor, alpha: float = 1.0, eps: float = 1e-5)
     check_eps(eps)
     check_fraction(alpha, "alpha")
     Mc, Ms = _content_style(content, style, min_positions=2)
-    mu_c, mu_s = Mc.mean(-1, keepdim=True), Ms.mean(-1, keepdim=True)
-    sd_c = (Mc.var(-1, keepdim=True, correction=0) + eps).sqrt()
-    sd_s = (Ms.var(-1, keepdim=True, correction=0) + eps).sqrt()
-    out = sd_s * (Mc - mu_c) / sd_c + mu_s
+    out = _renormalize(Mc, *_channel_moments(Ms, eps), eps)
     return like_input(_blend(out, Mc, alpha), content)
+
+
+def adain_to_moments(
+    content: Tensor, style_mean: Tensor, style_std: Tensor, eps: float = ADAIN_EPS
+) -> Tensor:
+    """AdaIN with the style given by its statistics: sigma_s (x_c - mu(x_c)) / sigma(x_c) + mu_s.
+
+    The same formula as :func:`adain` (sigma(x_c) = sqrt(var + eps)), for when only the style's channel
+    means ``style_mean`` and stds ``style_std`` are known (e.g. precomputed over a bank of style images:
+    :mod:`nstlab.decoder_training`). They are (C,) for a (C, N) content, (C,) or (B, C) for (B, C, H, W).
+    """
+    check_eps(eps)
+    Mc, _ = as_matrices(content, "content", min_positions=2)
+    stats_shape = (Mc.shape[0], Mc.shape[1])
+    for name, v in (("style_mean", style_mean), ("style_std", style_std)):
+        if v.shape not in (stats_shape, stats_shape[1:]):
+            raise ValueError(
+                f"{name} must have shape ({Mc.shape[1]},) or {stats_shape} to match the content "
+                f"{tuple(content.shape)}, got {tuple(v.shape)}"
+            )
+    mu_s, sd_s = (v.to(Mc).expand(stats_shape).unsqueeze(-1) for v in (style_mean, style_std))
+    return like_input(_renormalize(Mc, mu_s, sd_s, eps), content)
+
+
+class EntropyChange(NamedTuple):
+    """Result of :func:`adain_entropy_change`, one value per channel ((C,) or (B, C))."""
+
+    measured: Tensor  # entropy(AdaIN(x))_c - entropy(x)_c, histogram estimates
+    exact: Tensor  # log(sigma_s / sigma_c): AdaIN is affine per channel with slope sigma_s / sigma_c
+
+
+def adain_entropy_change(
+    content: Tensor, style: Tensor, eps: float = ADAIN_EPS, bins: int | str | None = None
+) -> EntropyChange:
+    """Per-channel entropy change of AdaIN, measured and exact.
+
+    AdaIN(x)_c = sigma_s (x_c - mu_c) / sigma_c + mu_s is affine in x_c with slope a_c = sigma_s / sigma_c
+    (both stds include eps as in :func:`nstlab.stats.mean_std`), and differential entropy obeys
+    h(a X + b) = h(X) + log|a| (Cover & Thomas, Thm 8.6.4), so the change is exactly log(sigma_s / sigma_c).
+    The measured value uses :func:`nstlab.stats.entropy` before and after with bins fitted to each
+    channel's range (or ``bins``); that estimator is affine-equivariant by construction, so the two agree
+    to rounding: a check of the estimator and of the slope, not of the theorem (for an independent
+    measurement use ``stats.entropy(..., bin_width=w)``, a fixed grid; chapter 05). A constant content
+    channel (entropy -inf before and after) is an error.
+    """
+    Mc, batched = as_matrices(content, "content", min_positions=2)
+    Ms, _ = as_matrices(style, "style", min_positions=2)
+    constant = Mc.amax(-1) == Mc.amin(-1)
+    if bool(constant.any()):
+        bad = torch.nonzero(constant)[:, -1].unique().tolist()
+        raise ValueError(
+            f"content channel(s) {bad} are constant: their entropy is -inf before and after AdaIN, so the "
+            "change is undefined; drop them first (e.g. keep channels with F.std(-1) > 0)"
+        )
+    check_eps(eps)
+    sc = (Mc.to(torch.float64).var(-1, correction=0) + eps).sqrt()
+    ss = (Ms.to(torch.float64).var(-1, correction=0) + eps).sqrt()
+    exact = unbatch(torch.broadcast_to(ss / sc, torch.broadcast_shapes(ss.shape, sc.shape)), batched)
+    # in float64: a float32 AdaIN can round a value across a histogram bin edge (~5e-4 nats on VGG features)
+    c64, s64 = content.to(torch.float64), style.to(torch.float64)
+    measured = (entropy(adain(c64, s64, eps=eps), bins) - entropy(c64, bins)).to(content.dtype)
+    return EntropyChange(measured, exact.log().to(measured.dtype))
 
 
 def instance_norm(F: Tensor, eps: float = 1e-5) -> Tensor:
@@ -144,7 +208,7 @@ def in_vs_bn(features: Tensor, eps: float = 1e-5) -> NormComparison:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _kept(lam: Tensor, rank_tol: float | None, N: int, dtype: torch.dtype) -> Tensor:
+def kept_directions(lam: Tensor, rank_tol: float | None, N: int, dtype: torch.dtype) -> Tensor:
     """Mask of kept eigen-directions (descending lam (B, C)): lam > rank_tol * lam_max and rank < N.
 
     ``rank_tol=None`` means C * finfo(dtype).eps, the numerical rank at the input's precision (the rule of
@@ -168,7 +232,7 @@ def _inverse_sqrt_parts(
     """Eigenvectors E, kept mask m and weights w = m / sqrt(lam + eps) of a covariance (float64)."""
     check_eps(eps, allow_zero=True)
     lam, E = sym_eig(S, method)
-    keep = _kept(lam, rank_tol, N, dtype)
+    keep = kept_directions(lam, rank_tol, N, dtype)
     if eps == 0:
         tiny = lam.shape[-1] * torch.finfo(torch.float64).eps * lam[..., :1].abs().clamp_min(1e-300)
         if bool((keep & (lam <= tiny)).any()):
@@ -190,7 +254,7 @@ def _whitening_matrix(
     return (E * w.unsqueeze(-2)) @ E.transpose(-1, -2), E, keep, mu
 
 
-def _coloring_matrix(E: Tensor, keep: Tensor, Ss: Tensor) -> Tensor:
+def coloring_matrix(E: Tensor, keep: Tensor, Ss: Tensor) -> Tensor:
     """(P Ss P)^{1/2} with P = E diag(keep) E^T the projector on the kept content subspace (float64).
 
     With everything kept this is Ss^{1/2}. Otherwise it is computed in the content eigenbasis:
@@ -211,21 +275,65 @@ class AffineMap(NamedTuple):
     mu_s: Tensor
 
 
-def _wct_map(Mc: Tensor, Ms: Tensor, eps: float, rank_tol: float | None, method: str) -> AffineMap:
+def _procrustes_rotation(E_s: Tensor, E_c: Tensor, m: Tensor) -> Tensor:
+    """Q = E_s,m U V^T E_c,m^T per batch item, U S V^T the SVD of E_s,m^T E_c,m (first m eigenvectors):
+    of all maps sending the content's top-m eigenspace isometrically onto the style's, the one closest to
+    the identity (orthogonal Procrustes; Q = I when m = C)."""
+    Q = torch.zeros_like(E_c)
+    for b in range(E_c.shape[0]):
+        k = int(m[b])
+        if k > 0:
+            Es, Ec = E_s[b, :, :k], E_c[b, :, :k]
+            U, _, Vh = torch.linalg.svd(Es.transpose(-1, -2) @ Ec)
+            Q[b] = Es @ (U @ Vh) @ Ec.transpose(-1, -2)
+    return Q
+
+
+def _style_subspace_map(
+    Mc: Tensor, Ms: Tensor, eps: float, rank_tol: float | None, method: str, aligned: bool
+) -> AffineMap:
+    """WCT colored with the style's own top-m eigenpairs (Li et al.'s truncation), m = min(kept content,
+    kept style directions); ``aligned`` first rotates the content's top-m eigenspace onto the style's."""
+    mu_c, Sc = moments64(Mc)
+    mu_s, Ss = moments64(Ms)
+    E, keep, w = _inverse_sqrt_parts(Sc, eps, rank_tol, Mc.shape[-1], Mc.dtype, method)
+    lam_s, E_s = sym_eig(Ss, method)
+    keep_s = kept_directions(lam_s, rank_tol, Ms.shape[-1], Ms.dtype)
+    m = torch.minimum(keep.sum(-1), keep_s.sum(-1))  # the same count on both sides, as in their code
+    top = torch.arange(lam_s.shape[-1], device=lam_s.device) < m.unsqueeze(-1)
+    W = (E * torch.where(top, w, 0.0).unsqueeze(-2)) @ E.transpose(-1, -2)
+    R = (E_s * torch.where(top, lam_s.clamp_min(0).sqrt(), 0.0).unsqueeze(-2)) @ E_s.transpose(-1, -2)
+    if aligned:
+        R = R @ _procrustes_rotation(E_s, E, m)
+    return AffineMap(R @ W, mu_c, mu_s)
+
+
+def _wct_map(
+    Mc: Tensor, Ms: Tensor, eps: float, rank_tol: float | None, method: str, subspace: str = "content"
+) -> AffineMap:
+    check_choice(subspace, WCT_SUBSPACES, "subspace")
+    if subspace != "content":
+        return _style_subspace_map(Mc, Ms, eps, rank_tol, method, aligned=subspace == "aligned")
     W, E, keep, mu_c = _whitening_matrix(Mc, eps, rank_tol, method)
     mu_s, Ss = moments64(Ms)
-    return AffineMap(_coloring_matrix(E, keep, Ss) @ W, mu_c, mu_s)
+    return AffineMap(coloring_matrix(E, keep, Ss) @ W, mu_c, mu_s)
 
 
 def wct_matrix(
-    content: Tensor, style: Tensor, eps: float = 1e-5, rank_tol: float | None = None, method: str = "eigh"
+    content: Tensor,
+    style: Tensor,
+    eps: float = 1e-5,
+    rank_tol: float | None = None,
+    method: str = "eigh",
+    subspace: str = "content",
 ) -> AffineMap:
-    """The WCT map as an affine map: A = (P S_s P)^{1/2} E diag(m / sqrt(lam + eps)) E^T (see :func:`wct`).
+    """The WCT map as an affine map: A = (P S_s P)^{1/2} E diag(m / sqrt(lam + eps)) E^T for the default
+    ``subspace="content"`` (see :func:`wct` for the other colorings).
 
     Compute it once and :func:`apply_map` it for every alpha of a slider: the eigendecompositions are the
     expensive part.
     """
-    return _wct_map(*_content_style(content, style, min_positions=2), eps, rank_tol, method)
+    return _wct_map(*_content_style(content, style, min_positions=2), eps, rank_tol, method, subspace)
 
 
 def _apply(T: AffineMap, Mc: Tensor) -> Tensor:
@@ -241,6 +349,7 @@ def wct(
     eps: float = 1e-5,
     rank_tol: float | None = None,
     method: str = "eigh",
+    subspace: str = "content",
 ) -> Tensor:
     """Whitening and coloring transform (Li et al. 2017, "Universal Style Transfer via Feature Transforms"):
 
@@ -256,16 +365,33 @@ def wct(
     - eps*I: whitening uses (lam + eps)^{-1/2}; eps >= 0 (1e-5 default).
     - rank truncation (PCA): eigen-directions with lam <= rank_tol * lam_max are dropped, and at most
       N - 1 are kept. ``rank_tol=None`` (default) is C * finfo(input dtype).eps (numerical rank at the
-      input's precision); ``rank_tol=0`` turns truncation off. With P the projector on the kept content
-      subspace, coloring uses (P S_s P)^{1/2}, so the output covariance is P S_s P: it equals the style
-      covariance on the kept subspace and the output stays in it. With full rank, P = I.
+      input's precision); ``rank_tol=0`` turns truncation off.
+
+    Coloring when directions are dropped (N - 1 < C or dead channels leave k < C of them; the output
+    covariance then has rank <= k whatever the map). ``subspace`` chooses; with full rank all three are
+    the same map, S_s^{1/2} S_c^{-1/2}:
+
+    - ``"content"`` (default): (P S_s P)^{1/2}, P the projector on the kept content subspace. The output
+      covariance is P S_s P, the style's covariance on every direction the content spans, and the output
+      stays in that subspace: the content's signal is not moved to other channel directions, and with
+      dead channels (but N > C) the output matches the style exactly on every live channel. It is not
+      the closest to S_s: see ``"aligned"``.
+    - ``"style"``: the truncation of Li et al.'s code (``feature_wct``): whiten on the content's top m
+      and color with the style's own top-m eigenpairs, E_s,m diag(sqrt(lam_s,m)) E_s,m^T,
+      m = min(kept content, kept style directions). Output covariance S_s,m^{1/2} P S_s,m^{1/2}.
+    - ``"aligned"``: as ``"style"``, after rotating the content's top-m eigenspace onto the style's with
+      the rotation closest to the identity (orthogonal Procrustes). Output covariance S_s,m = E_s,m
+      diag(lam_s,m) E_s,m^T (for eps -> 0), the best rank-m approximation of S_s (Eckart & Young 1936): the
+      closest any map of the content can come. The rotation pairs content and style directions by the
+      order of their eigenvalues, so the content's signal can land in channels that mean something else
+      (chapter 06 shows a picture that loses its content this way).
 
     eps < 0 is an error, and so is eps = 0 with rank_tol = 0 on a singular covariance. A constant content
     maps to the style mean. ``alpha`` in [0, 1].
     """
     check_fraction(alpha, "alpha")
     Mc, Ms = _content_style(content, style, min_positions=2)
-    T = _wct_map(Mc, Ms, eps, rank_tol, method)
+    T = _wct_map(Mc, Ms, eps, rank_tol, method, subspace)
     return like_input(_blend(_apply(T, Mc), Mc, alpha), content)
 
 
@@ -292,19 +418,19 @@ def whiten(F: Tensor, eps: float = 1e-5, rank_tol: float | None = None) -> Tenso
     return like_input(W.to(M.dtype) @ (M - mu.to(M.dtype)), F)
 
 
-def color(Z: Tensor, style: Tensor, rank_tol: float | None = None) -> Tensor:
+def coloring(Z: Tensor, style: Tensor, rank_tol: float | None = None) -> Tensor:
     """Coloring out = (P S_s P)^{1/2} z + mu_s, the second step of WCT.
 
     P projects on the subspace the whitened features Z span (eigen-directions of cov(Z) above rank_tol
-    as in :func:`wct`): with full-rank Z this is S_s^{1/2} z + mu_s, and ``color(whiten(x), s)`` equals
+    as in :func:`wct`): with full-rank Z this is S_s^{1/2} z + mu_s, and ``coloring(whiten(x), s)`` equals
     ``wct(x, s)`` in every case.
     """
     Mz, Ms = _content_style(Z, style, min_positions=2)
     _, Sz = moments64(Mz)
     lam, E = sym_eig(Sz)
-    keep = _kept(lam, rank_tol, Mz.shape[-1], Mz.dtype)
+    keep = kept_directions(lam, rank_tol, Mz.shape[-1], Mz.dtype)
     mu_s, Ss = moments64(Ms)
-    R = _coloring_matrix(E, keep, Ss)
+    R = coloring_matrix(E, keep, Ss)
     return like_input(R.to(Mz.dtype) @ Mz + mu_s.to(Mz.dtype), Z)
 
 
@@ -350,75 +476,3 @@ def gaussian_ot_map(content: Tensor, style: Tensor, eps: float = 0.0) -> Tensor:
     """Apply the Gaussian OT (Monge/Bures) map T(x) = mu_s + A (x - mu_c) of :func:`gaussian_ot_matrix`."""
     Mc, Ms = _content_style(content, style, min_positions=2)
     return like_input(_apply(_gaussian_ot(Mc, Ms, eps), Mc), content)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Colour in pixel space
-# ----------------------------------------------------------------------------------------------------
-
-# NTSC YIQ (FCC 1953): Y = luminance, I and Q = chrominance. The inverse is the exact matrix inverse.
-_RGB_TO_YIQ = torch.tensor(
-    [[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]], dtype=torch.float64
-)
-
-
-def rgb_to_yiq(img: Tensor) -> Tensor:
-    """RGB (B, 3, H, W) to NTSC YIQ: Y = 0.299 R + 0.587 G + 0.114 B, I and Q the chrominance axes."""
-    check_image(img, "img")
-    return torch.einsum("ij,bjhw->bihw", _RGB_TO_YIQ.to(img), img)
-
-
-def yiq_to_rgb(yiq: Tensor) -> Tensor:
-    """Inverse of :func:`rgb_to_yiq` (exact matrix inverse, not clamped)."""
-    check_image(yiq, "yiq")
-    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_RGB_TO_YIQ).to(yiq), yiq)
-
-
-def color_transfer(content_img: Tensor, style_img: Tensor, method: str = "wct", eps: float = 1e-5) -> Tensor:
-    """Give the content image the style image's colours by treating pixels as 3-D features.
-
-    Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer" (colour histogram matching
-    before stylization); the same code as the feature transforms: ``"adain"`` matches each RGB channel's
-    mean and std, ``"wct"`` the full 3x3 colour covariance (:func:`wct`), ``"ot"`` the Gaussian OT map
-    (:func:`gaussian_ot_map`, the linear map that moves colours least). eps regularizes a flat-coloured
-    image. The result is clamped to [0, 1].
-    """
-    check_image(content_img, "content_img")
-    check_image(style_img, "style_img")
-    check_choice(method, COLOR_METHODS, "method")
-    if method == "adain":
-        out = adain(content_img, style_img, eps=eps)
-    elif method == "wct":
-        out = wct(content_img, style_img, eps=eps)
-    else:
-        out = gaussian_ot_map(content_img, style_img, eps=eps)
-    return out.clamp(0, 1)
-
-
-def preserve_luminance_color(stylized: Tensor, content: Tensor) -> Tensor:
-    """Luminance-only transfer (Gatys et al. 2017, "Controlling Perceptual Factors", sec. 5.1): keep the
-    content's chrominance (I, Q) and take the stylized image's luminance Y, in YIQ; clamped to [0, 1]."""
-    check_image(stylized, "stylized")
-    check_image(content, "content")
-    if stylized.shape[-2:] != content.shape[-2:]:
-        raise ValueError(
-            f"stylized {tuple(stylized.shape)} and content {tuple(content.shape)} need the same size; "
-            "resize one"
-        )
-    ys, yc = rgb_to_yiq(stylized), rgb_to_yiq(content.to(stylized))
-    return yiq_to_rgb(torch.cat([ys[:, :1], yc[:, 1:]], dim=1)).clamp(0, 1)
-
-
-def match_luminance(style_img: Tensor, content_img: Tensor) -> Tensor:
-    """Style luminance matched to the content's: Y' = (sigma_c / sigma_s)(Y_s - mu_s) + mu_c, as gray RGB.
-
-    The first step of luminance-only transfer (Gatys et al. 2017, sec. 5.1): stylize the content's gray
-    image with this gray style, then :func:`preserve_luminance_color`. Returns (B, 3, H, W) with Y' in all
-    three channels (not clamped).
-    """
-    check_image(style_img, "style_img")
-    check_image(content_img, "content_img")
-    ys = rgb_to_yiq(style_img)[:, :1]
-    yc = rgb_to_yiq(content_img.to(style_img))[:, :1]
-    matched = adain(ys, yc, eps=1e-12)
-    return matched.expand(-1, 3, -1, -1).contiguous()

@@ -36,18 +36,9 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from . import images
-from .backbones import Backbone, load_backbone
+from . import color, images
 from .budget import budget
-from .optimize import (
-    CONTENT_LAYERS,
-    DEFAULT_STYLE_WEIGHT,
-    DEFAULT_TV_WEIGHT,
-    STYLE_LAYERS,
-    Objective,
-    _normalized,
-    _optimize,
-)
+from .optimize import Objective, Settings, resolve_settings, run
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_TEMPORAL_WEIGHT = 5e2
@@ -107,7 +98,7 @@ def load_frames(folder: str | Path, size: int | None = None) -> list[Tensor]:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if len(files) < 2:
         raise ValueError(f"{folder} holds {len(files)} image file(s) ({', '.join(IMAGE_SUFFIXES)}); need 2+")
-    frames = [images.load(p, size=size) for p in files]
+    frames = [images.load(p, size=size, max_size=budget().max_size) for p in files]
     shapes = {tuple(f.shape) for f in frames}
     if len(shapes) > 1:
         raise ValueError(f"the frames in {folder} differ in size {sorted(shapes)}; pass size=... to resize")
@@ -129,9 +120,8 @@ def save_gif(frames: Sequence[Tensor], path: str | Path, fps: float = 8.0) -> Pa
 
 
 def _gray(img: Tensor) -> np.ndarray:
-    from skimage.color import rgb2gray
-
-    return rgb2gray(images.to_numpy(img)).astype(np.float64)
+    """The Rec. 601 luminance (:func:`nstlab.color.luminance`) of one frame as an (H, W) float64 array."""
+    return color.luminance(img)[0, 0].detach().cpu().double().numpy()
 
 
 def optical_flow(reference: Tensor, moving: Tensor) -> Tensor:
@@ -236,8 +226,8 @@ class _Temporal:
     def __init__(self, base: Objective, warped: Tensor, mask: Tensor, weight: float):
         self.base, self.warped, self.mask, self.weight = base, warped.detach(), mask, weight
 
-    def __call__(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        total, terms = self.base(x)
+    def __call__(self, x: Tensor, step: int = 0) -> tuple[Tensor, dict[str, Tensor]]:
+        total, terms = self.base(x, step)
         temporal = self.weight * temporal_loss(x, self.warped, self.mask)
         return total + temporal, {**terms, "temporal": temporal}
 
@@ -264,50 +254,40 @@ def stylize_video(
     *,
     temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
     motion: Sequence[Motion] | None = None,
-    backbone: str | Backbone = "vgg16-hed",
     style_size: int | None = None,
-    steps: int | None = None,
     first_steps: int | None = None,
-    content_layers: Sequence[str] = CONTENT_LAYERS,
-    style_layers: Sequence[str] = STYLE_LAYERS,
-    style_weight: float = DEFAULT_STYLE_WEIGHT,
-    content_weight: float = 1.0,
-    tv_weight: float = DEFAULT_TV_WEIGHT,
-    progress: bool = True,
+    settings: Settings | None = None,
+    **options,
 ) -> VideoResult:
-    """Stylize a sequence of frames (1, 3, H, W) with Gatys' objective (L-BFGS, as ``optimize.stylize``).
+    """Stylize a sequence of frames (1, 3, H, W) with Gatys' objective (``optimize.Objective`` and
+    ``optimize.run``, as ``optimize.stylize``).
 
     ``temporal_weight=0``: every frame on its own, starting from its content (per-frame transfer).
     ``temporal_weight > 0``: Ruder et al. 2016: frame t >= 1 starts from the previous stylized frame
     warped by the optical flow (the content where occluded) and its objective adds
-    temporal_weight * L_temporal. ``steps`` per frame (default: the budget's small_steps), ``first_steps``
-    for frame 0 (default ``steps``). ``motion`` (from :func:`frame_motion`) is computed if not given, so
-    two runs on the same frames can share it. The style is loaded with long side ``style_size`` (default:
-    the frames' long side).
+    temporal_weight * L_temporal. ``options`` are the shared :class:`~nstlab.optimize.Settings`
+    (backbone, layers, weights, optimizer, ...): ``steps`` per frame (default: the budget's small_steps),
+    ``first_steps`` for frame 0 (default ``steps``); ``progress`` shows a bar over the frames. ``motion``
+    (from :func:`frame_motion`) is computed if not given, so two runs on the same frames can share it.
+    The style is loaded with long side ``style_size`` (default: the frames' long side).
     """
+    s = resolve_settings(settings, options)
     frames = [images.check_image(f, f"frames[{i}]") for i, f in enumerate(frames)]
     if len(frames) < 2 or len({tuple(f.shape) for f in frames}) != 1:
         raise ValueError("need >= 2 frames, all of the same shape (1, 3, H, W)")
-    if temporal_weight < 0:
-        raise ValueError(f"temporal_weight must be >= 0, got {temporal_weight}")
-    steps = budget().small_steps if steps is None else steps
-    net = backbone if isinstance(backbone, Backbone) else load_backbone(backbone)
+    if not temporal_weight >= 0 or temporal_weight == float("inf"):
+        raise ValueError(f"temporal_weight must be a finite number >= 0, got {temporal_weight}")
+    steps = budget().small_steps if s.steps is None else s.steps
+    net = s.network()
     dev = next(net.parameters()).device
     frames = [f.to(dev) for f in frames]
-    motion = list(motion) if motion is not None else frame_motion(frames, progress)
-    s_img = images.load(style, size=style_size or max(frames[0].shape[-2:])).to(dev)
-    base = Objective(
-        net,
-        frames[0],
-        s_img,
-        _normalized(content_layers),
-        _normalized(style_layers),
-        content_weight,
-        style_weight,
-        tv_weight,
-    )
+    motion = list(motion) if motion is not None else frame_motion(frames, s.progress)
+    size = style_size or max(frames[0].shape[-2:])
+    s_img = images.load(style, size=size, max_size=budget().max_size).to(dev)
+    base = Objective(net, content=frames[0], style=s_img, **s.objective_options())
+    loop = {**s.run_options(), "progress": False}
     result = VideoResult([], motion)
-    for t in tqdm(range(len(frames)), disable=not progress, desc="frames"):
+    for t in tqdm(range(len(frames)), disable=not s.progress, desc="frames"):
         objective, x0 = base.with_content(frames[t]), frames[t]
         if t > 0 and temporal_weight > 0:
             m = motion[t - 1]
@@ -316,10 +296,9 @@ def stylize_video(
             objective = _Temporal(objective, warped, mask, temporal_weight)
             x0 = mask * warped + (1 - mask) * frames[t]
         start = time.perf_counter()
-        n = (first_steps or steps) if t == 0 else steps
-        run = _optimize(x0, objective, n, "lbfgs", None, False, None, 10)
+        frame_run = run(x0, objective, (first_steps or steps) if t == 0 else steps, **loop)
         result.seconds.append(time.perf_counter() - start)
-        result.frames.append(run.image)
-        result.histories.append(run.history)
+        result.frames.append(frame_run.image)
+        result.histories.append(frame_run.history)
     result.flicker = flicker(result.frames, motion)
     return result

@@ -110,7 +110,7 @@ def convert_hed_h5(h5_path: str | Path) -> dict[str, torch.Tensor]:
 
     Keys are ``conv{b}_{i}.weight`` and ``conv{b}_{i}.bias``, the names of :mod:`nstlab.backbones`.
     """
-    import h5py
+    import h5py  # lazy: slow to import and needed once, when the weights are set up
 
     state = {}
     with h5py.File(h5_path, "r") as f:

@@ -20,10 +20,10 @@ from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from . import artifacts, images, receptive, stats, transforms
+from . import artifacts, decoders, images, receptive, stats, transforms
 from .backbones import Backbone, load_backbone
 from .budget import budget
-from .transforms import _coloring_matrix, _kept
+from .optimize import stylize
 
 # ----------------------------------------------------------------------------------------------------
 # Shared pieces: the View every update returns, and the ipywidgets wrapper
@@ -52,6 +52,14 @@ class View:
         return self.png()
 
 
+def _ipywidgets() -> Any:
+    """The ``ipywidgets`` module, imported lazily: its import takes most of a second and only the
+    ``widget()`` wrappers need it (every ``update`` works without it)."""
+    import ipywidgets  # lazy: slow to import, needed only to build controls
+
+    return ipywidgets
+
+
 def interactive_view(update: Callable[..., View], **controls: Any):
     """Wrap ``update(**values) -> View`` into an ``ipywidgets.interactive`` that shows the figure.
 
@@ -61,8 +69,8 @@ def interactive_view(update: Callable[..., View], **controls: Any):
     ``w.result`` is that View and ``w.kwargs`` the values used. The controls are ``w.children[:-1]``
     (in the order given), the output area ``w.children[-1]``.
     """
-    import ipywidgets
-    from IPython.display import display
+    ipywidgets = _ipywidgets()
+    from IPython.display import display  # lazy, with ipywidgets: only a shown widget needs it
 
     def show(**values: Any) -> View:
         view = update(**values)
@@ -153,6 +161,9 @@ def _freeze_layout(fig: Figure) -> None:
     if engine is not None:
         engine.execute(fig)
         fig.set_layout_engine("none")
+
+
+EIG_FLOOR = 1e-12  # eigenvalues are drawn on a log10 axis clipped here (a singular G has exact zeros)
 
 
 def _eigvalsh(M: Tensor) -> np.ndarray:
@@ -247,13 +258,15 @@ class ShrinkageDemo:
         ax = axes[-1]
         k = np.arange(1, len(eig) + 1)
         # log10 on a linear axis: log-axis tick labels go through mathtext, slow to draw
-        ax.plot(k, np.log10(np.clip(self._gram_eig, 1e-12, None)), label="G", color="0.5")
+        ax.plot(k, np.log10(np.clip(self._gram_eig, EIG_FLOOR, None)), label="G", color="0.5")
         ax.plot(
-            k, np.log10(np.clip(eig, 1e-12, None)), label=f"shrunk, cond {numbers['condition_number']:.3g}"
+            k,
+            np.log10(np.clip(eig, EIG_FLOOR, None)),
+            label=f"shrunk, cond {numbers['condition_number']:.3g}",
         )
         ax.set_ylabel("log10 eigenvalue", fontsize=8)
         if self._true_eig is not None:
-            ax.plot(k, np.log10(np.clip(self._true_eig, 1e-12, None)), "k--", label="reference S")
+            ax.plot(k, np.log10(np.clip(self._true_eig, EIG_FLOOR, None)), "k--", label="reference S")
         ax.set_xlabel("eigenvalue index", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.legend(fontsize=7)
@@ -265,8 +278,7 @@ class ShrinkageDemo:
 
     def widget(self):
         """A lam slider in [0, 1], starting at the Ledoit-Wolf estimate."""
-        import ipywidgets
-
+        ipywidgets = _ipywidgets()
         start = round(self.ledoit_wolf_lambda, 2)
         slider = ipywidgets.FloatSlider(value=start, min=0.0, max=1.0, step=0.01, description="lam")
         return interactive_view(self.update, lam=slider)
@@ -305,8 +317,6 @@ def precompute_layer_frames(
     ``size`` and ``steps`` default to the budget's ``small_size`` and ``small_steps``; one tqdm bar counts
     the sets. Returns {set name: image (1, 3, H, W)}.
     """
-    from .optimize import stylize
-
     sets = dict(DEFAULT_LAYER_SETS if layer_sets is None else layer_sets)
     if not sets:
         raise ValueError("layer_sets is empty; give {name: [style layers]}")
@@ -421,8 +431,7 @@ class LayerChoiceDemo:
 
     def widget(self):
         """A dropdown over the layer sets."""
-        import ipywidgets
-
+        ipywidgets = _ipywidgets()
         names = list(self.layer_sets)
         menu = ipywidgets.Dropdown(options=names, value=names[-1], description="style layers")
         return interactive_view(self.update, layer_set=menu)
@@ -433,22 +442,30 @@ class LayerChoiceDemo:
 # ----------------------------------------------------------------------------------------------------
 
 
-ADAIN_EPS = 1e-5  # the eps of transforms.adain (its default), used for the exact slopes
+@dataclass
+class _Pair:
+    """Content and style features (1, C, H, W) of one layer, the optional decoder and a label for titles."""
+
+    content: Tensor
+    style: Tensor
+    decode: Callable[[Tensor], Tensor] | None
+    label: str
+
+    def __post_init__(self) -> None:
+        _check_decode(self.decode)
+        C_c, C_s = self.content.shape[1], self.style.shape[1]
+        if C_c != C_s:
+            raise ValueError(f"content has C = {C_c} channels, style C = {C_s}; use one layer")
 
 
-class AdaINDemo:
-    """AdaIN on real features, t = alpha AdaIN(c, s) + (1 - alpha) c (Huang & Belongie 2017), per channel.
+class _FeaturePairDemo:
+    """Base of the demos that move one content's features toward one style's (AdaIN, WCT).
 
-    The content and style images are encoded once (``backbone`` up to ``layer`` at ``size`` px); each
-    ``update(alpha)`` only runs ``transforms.adain`` and the statistics. Because t_c is affine in c_c with
-    slope a_c = alpha sigma_s / sigma_c + 1 - alpha, its mean and std are the alpha-blends of the content's
-    and the style's, and its entropy changes by exactly log a_c (log(sigma_s / sigma_c) at alpha = 1).
-    ``decode`` (features (1, C, H, W) -> image (1, 3, H, W)) adds the decoded picture. Use
-    :meth:`from_features` for given feature maps.
+    The content and style images are encoded once (``backbone`` up to ``layer`` at ``size`` px), or
+    :meth:`from_features` takes given feature maps. ``decode`` (features (1, C, H, W) -> image
+    (1, 3, H, W)) adds the decoded picture. A subclass's ``_setup(pair, **options)`` caches what its
+    ``update`` needs; ``options`` are the subclass's own (see its docstring).
     """
-
-    N_ENTROPY_CHANNELS = 16
-    BINS = 60
 
     def __init__(
         self,
@@ -458,11 +475,10 @@ class AdaINDemo:
         layer: str = "relu3_1",
         size: int = 256,
         decode: Callable[[Tensor], Tensor] | None = None,
-        channels: Sequence[int] | None = None,
+        **options: Any,
     ):
-        fc = _feature_map(backbone, content, layer, size)
-        fs = _feature_map(backbone, style, layer, size)
-        self._setup(fc, fs, decode, channels, label=layer)
+        fc, fs = (_feature_map(backbone, x, layer, size) for x in (content, style))
+        self._setup(_Pair(fc, fs, decode, layer), **options)
 
     @classmethod
     def from_features(
@@ -470,40 +486,78 @@ class AdaINDemo:
         content_features: Tensor,
         style_features: Tensor,
         decode: Callable[[Tensor], Tensor] | None = None,
-        channels: Sequence[int] | None = None,
-    ) -> AdaINDemo:
-        """The demo on given feature maps (1, C, H, W) or matrices (C, N) instead of images."""
+        **options: Any,
+    ) -> Any:
+        """The demo on given feature maps (1, C, H, W) or matrices (C, N) instead of images (for WCT, N < C
+        shows the singular case)."""
         demo = cls.__new__(cls)
-        demo._setup(
-            _as_map(content_features, "content_features"),
-            _as_map(style_features, "style_features"),
-            decode,
-            channels,
-            label="features",
-        )
+        fc, fs = _as_map(content_features, "content_features"), _as_map(style_features, "style_features")
+        demo._setup(_Pair(fc, fs, decode, "features"), **options)
         return demo
 
-    def _setup(
-        self,
-        fc: Tensor,
-        fs: Tensor,
-        decode: Callable[[Tensor], Tensor] | None,
-        channels: Sequence[int] | None,
-        label: str,
-    ) -> None:
-        _check_decode(decode)
-        if fc.shape[1] != fs.shape[1]:
-            raise ValueError(
-                f"content has C = {fc.shape[1]} channels, style C = {fs.shape[1]}; use one layer"
-            )
-        self.content, self.style, self.decode, self.label = fc, fs, decode, label
+    def _setup(self, pair: _Pair, **options: Any) -> None:
+        raise NotImplementedError
+
+    def _start(self, pair: _Pair) -> tuple[Tensor, Tensor]:
+        """Keep the pair (the first step of every ``_setup``); returns (content, style) features."""
+        self.content, self.style, self.decode, self.label = pair.content, pair.style, pair.decode, pair.label
+        self._canvas: dict[str, Any] | None = None
+        return pair.content, pair.style
+
+    def _new_canvas(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _canvas_for(self, reuse: bool) -> dict[str, Any]:
+        """The figure to draw on: with ``reuse`` the previous reuse call's (what the widget does)."""
+        canvas = self._canvas if reuse and self._canvas is not None else self._new_canvas()
+        if reuse:
+            self._canvas = canvas
+        return canvas
+
+    def _view(self, canvas: dict[str, Any], numbers: dict[str, float], reuse: bool) -> View:
+        if reuse:
+            _freeze_layout(canvas["fig"])
+        return View(canvas["fig"], numbers)
+
+    def _add_picture_axes(self, canvas: dict[str, Any], ax: Axes) -> None:
+        canvas["picture_axes"], canvas["picture"] = ax, None
+        _image_axes(ax, "decoded output")
+
+    def _show_decoded(self, canvas: dict[str, Any], features: Tensor) -> None:
+        """Decode ``features`` into the picture panel (a new image only when the size changed)."""
+        picture = _decoded(self.decode, features)
+        if canvas["picture"] is None or canvas["picture"].get_array().shape != picture.shape:
+            canvas["picture"] = canvas["picture_axes"].imshow(picture)
+        else:
+            canvas["picture"].set_data(picture)
+
+
+class AdaINDemo(_FeaturePairDemo):
+    """AdaIN on real features, t = alpha AdaIN(c, s) + (1 - alpha) c (Huang & Belongie 2017), per channel.
+
+    The content and style images are encoded once (``backbone`` up to ``layer`` at ``size`` px); each
+    ``update(alpha)`` only runs ``transforms.adain`` and the statistics. Because t_c is affine in c_c with
+    slope a_c = alpha sigma_s / sigma_c + 1 - alpha, its mean and std are the alpha-blends of the content's
+    and the style's, and its entropy changes by exactly log a_c (log(sigma_s / sigma_c) at alpha = 1).
+    ``decode`` (features (1, C, H, W) -> image (1, 3, H, W)) adds the decoded picture, e.g.
+    ``decoders.feature_decoder(layer)``, the shipped reconstruction decoder of the layer. Use
+    :meth:`from_features` for given feature maps.
+    """
+
+    N_ENTROPY_CHANNELS = 16
+    BINS = 60
+
+    def _setup(self, pair: _Pair, channels: Sequence[int] | None = None) -> None:
+        """``channels``: the channels whose histograms are shown (default: the most widened, a typical
+        and the most narrowed of the informative channels)."""
+        fc, fs = self._start(pair)
         mu_c, sd_c = stats.mean_std(fc, eps=0.0)
         mu_s, sd_s = stats.mean_std(fs, eps=0.0)
         self.mu_c, self.sd_c, self.mu_s, self.sd_s = mu_c[0], sd_c[0], mu_s[0], sd_s[0]
         # AdaIN's eps (1e-5) matters only for channels with a variance near eps: constant content channels
         # (dead ReLUs, which map to the style mean) and near-constant style channels. The checks use the
         # informative channels, whose std exceeds 100 sqrt(eps) on both sides.
-        floor = 100 * ADAIN_EPS**0.5
+        floor = 100 * transforms.ADAIN_EPS**0.5
         self.dead_channels = int((self.sd_c <= 1e-6 * float(self.sd_c.max().clamp_min(1e-30))).sum())
         self.live = torch.nonzero((self.sd_c > floor) & (self.sd_s > floor)).flatten()
         if len(self.live) == 0:
@@ -527,7 +581,6 @@ class AdaINDemo:
         self._content_entropy = stats.entropy(M[self.entropy_channels]).to(torch.float64)
         self._content_rows = M[self.channels].numpy()
         self._style_rows = fs[0].flatten(1)[self.channels].numpy()
-        self._canvas: dict[str, Any] | None = None
 
     def transfer(self, alpha: float) -> Tensor:
         """t = alpha AdaIN(c, s) + (1 - alpha) c, (1, C, H, W) (``transforms.adain``)."""
@@ -555,7 +608,9 @@ class AdaINDemo:
         Mt = t[0].flatten(1)
         ch = self.entropy_channels
         measured = stats.entropy(Mt[ch]).to(torch.float64) - self._content_entropy
-        eps = ADAIN_EPS  # slope alpha sqrt(var_s + eps) / sqrt(var_c + eps) + 1 - alpha
+        eps = (
+            transforms.ADAIN_EPS
+        )  # the eps of transforms.adain; slope alpha sqrt(var_s + eps) / sqrt(var_c + eps) + 1 - alpha
         slope = alpha * ((self.sd_s[ch] ** 2 + eps) / (self.sd_c[ch] ** 2 + eps)).sqrt() + (1 - alpha)
         exact = slope.to(torch.float64).log()
         numbers = {
@@ -568,13 +623,9 @@ class AdaINDemo:
             "log_sigma_ratio": float((self.sd_s[live] / self.sd_c[live]).log().mean()),
             "dead_channels": float(self.dead_channels),
         }
-        canvas = self._canvas if reuse and self._canvas is not None else self._new_canvas()
-        if reuse:
-            self._canvas = canvas
+        canvas = self._canvas_for(reuse)
         self._paint(canvas, alpha, Mt[self.channels].numpy(), measured.numpy(), exact.numpy(), t)
-        if reuse:
-            _freeze_layout(canvas["fig"])
-        return View(canvas["fig"], numbers)
+        return self._view(canvas, numbers, reuse)
 
     def _new_canvas(self) -> dict[str, Any]:
         n = len(self.channels)
@@ -606,9 +657,7 @@ class AdaINDemo:
         ax.yaxis.set_major_locator(MaxNLocator(3))
         canvas["entropy_axes"] = ax
         if self.decode is not None:
-            canvas["picture_axes"] = axes[n + 1]
-            canvas["picture"] = None
-            _image_axes(axes[n + 1], "decoded output")
+            self._add_picture_axes(canvas, axes[n + 1])
         return canvas
 
     def _paint(
@@ -641,16 +690,11 @@ class AdaINDemo:
         ax.set_ylim(lo - pad, hi + pad)
         ax.set_title(f"entropy change, alpha = {alpha:.2f}", fontsize=9)
         if self.decode is not None:
-            picture = _decoded(self.decode, t)
-            if canvas["picture"] is None or canvas["picture"].get_array().shape != picture.shape:
-                canvas["picture"] = canvas["picture_axes"].imshow(picture)
-            else:
-                canvas["picture"].set_data(picture)
+            self._show_decoded(canvas, t)
 
     def widget(self):
         """An alpha slider in [0, 1]."""
-        import ipywidgets
-
+        ipywidgets = _ipywidgets()
         slider = ipywidgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="alpha")
         return interactive_view(partial(self.update, reuse=True), alpha=slider)
 
@@ -660,72 +704,35 @@ class AdaINDemo:
 # ----------------------------------------------------------------------------------------------------
 
 
-class WCTDemo:
+class WCTDemo(_FeaturePairDemo):
     """Whitening and coloring (Li et al. 2017) on real features, with the regularizer eps of the text.
 
     z = E diag(m / sqrt(lam + eps)) E^T (c - mu_c) (whitening), out = (P S_s P)^{1/2} z + mu_s (coloring),
     result alpha out + (1 - alpha) c: the same map as ``transforms.wct(c, s, alpha, eps, rank_tol)``. The
     eigendecomposition of the content covariance and the coloring matrix do not depend on eps or alpha, so
     they are computed once; each ``update`` only forms the whitening matrix for eps and applies it.
-    ``decode`` (features -> image) adds the decoded picture; :meth:`from_features` takes feature maps.
+    ``decode`` (features -> image) adds the decoded picture, e.g. ``decoders.feature_decoder(layer)`` (the
+    shipped reconstruction decoder of the layer); :meth:`from_features` takes feature maps.
     """
 
     SHOW_CHANNELS = 48  # the images show this top-left block of the C x C covariances; numbers use all
 
-    def __init__(
-        self,
-        content: images.ImageSource,
-        style: images.ImageSource,
-        backbone: str | Backbone = "vgg16-hed",
-        layer: str = "relu3_1",
-        size: int = 256,
-        decode: Callable[[Tensor], Tensor] | None = None,
-        rank_tol: float | None = None,
-    ):
-        fc = _feature_map(backbone, content, layer, size)
-        fs = _feature_map(backbone, style, layer, size)
-        self._setup(fc, fs, decode, rank_tol)
-
-    @classmethod
-    def from_features(
-        cls,
-        content_features: Tensor,
-        style_features: Tensor,
-        decode: Callable[[Tensor], Tensor] | None = None,
-        rank_tol: float | None = None,
-    ) -> WCTDemo:
-        """The demo on given feature maps (1, C, H, W) or matrices (C, N); N < C shows the singular case."""
-        demo = cls.__new__(cls)
-        demo._setup(
-            _as_map(content_features, "content_features"),
-            _as_map(style_features, "style_features"),
-            decode,
-            rank_tol,
-        )
-        return demo
-
-    def _setup(
-        self, fc: Tensor, fs: Tensor, decode: Callable[[Tensor], Tensor] | None, rank_tol: float | None
-    ) -> None:
-        _check_decode(decode)
-        if fc.shape[1] != fs.shape[1]:
-            raise ValueError(
-                f"content has C = {fc.shape[1]} channels, style C = {fs.shape[1]}; use one layer"
-            )
+    def _setup(self, pair: _Pair, rank_tol: float | None = None) -> None:
+        """``rank_tol``: the rank truncation of :func:`nstlab.transforms.wct` (None: numerical rank)."""
+        fc, fs = self._start(pair)
         if fc[0, 0].numel() < 2 or fs[0, 0].numel() < 2:
             raise ValueError("content and style need at least 2 positions each for a covariance")
-        self.content, self.style, self.decode, self.rank_tol = fc, fs, decode, rank_tol
+        self.rank_tol = rank_tol
         Mc = fc.flatten(2)  # (1, C, N)
         self.mu_c, S_c = stats.moments64(Mc)
         self.mu_s, self.S_s = stats.moments64(fs.flatten(2))
         self.S_c = S_c
         self.lam, self.E = stats.sym_eig(S_c)  # descending, float64
-        self.keep = _kept(self.lam, rank_tol, Mc.shape[-1], Mc.dtype)
-        self.coloring = _coloring_matrix(self.E, self.keep, self.S_s)  # (P S_s P)^{1/2}
+        self.keep = transforms.kept_directions(self.lam, rank_tol, Mc.shape[-1], Mc.dtype)
+        self.coloring = transforms.coloring_matrix(self.E, self.keep, self.S_s)  # (P S_s P)^{1/2}
         self.centered = Mc.to(torch.float64) - self.mu_c  # (1, C, N)
         keep = self.keep.to(torch.float64)
         self.projector = (self.E * keep.unsqueeze(-2)) @ self.E.transpose(-1, -2)
-        self._canvas: dict[str, Any] | None = None
 
     def whitening_matrix(self, eps: float) -> Tensor:
         """W = E diag(m / sqrt(lam + eps)) E^T, (1, C, C) float64 (m: the kept eigen-directions)."""
@@ -787,14 +794,10 @@ class WCTDemo:
             else 1.0,
             "rank": float(self.keep.sum()),
         }
-        canvas = self._canvas if reuse and self._canvas is not None else self._new_canvas()
-        if reuse:
-            self._canvas = canvas
+        canvas = self._canvas_for(reuse)
         result = self.transfer(eps, alpha)[1] if self.decode is not None else None
         self._paint(canvas, eps, alpha, cov_z.numpy(), cov_out.numpy(), result)
-        if reuse:
-            _freeze_layout(canvas["fig"])
-        return View(canvas["fig"], numbers)
+        return self._view(canvas, numbers, reuse)
 
     def _new_canvas(self) -> dict[str, Any]:
         panels = 5 + (self.decode is not None)
@@ -830,9 +833,7 @@ class WCTDemo:
         ax.xaxis.set_major_locator(MaxNLocator(3))
         canvas["spectrum_axes"] = ax
         if self.decode is not None:
-            canvas["picture_axes"] = axes[5]
-            canvas["picture"] = None
-            _image_axes(axes[5], "decoded output")
+            self._add_picture_axes(canvas, axes[5])
         return canvas
 
     def _paint(
@@ -851,16 +852,11 @@ class WCTDemo:
         canvas["eps_line"].set_ydata([np.log10(eps), np.log10(eps)] if eps > 0 else [np.nan, np.nan])
         canvas["spectrum_axes"].set_title(f"eps = {eps:.1e}", fontsize=9)
         if result is not None:
-            picture = _decoded(self.decode, result)
-            if canvas["picture"] is None or canvas["picture"].get_array().shape != picture.shape:
-                canvas["picture"] = canvas["picture_axes"].imshow(picture)
-            else:
-                canvas["picture"].set_data(picture)
+            self._show_decoded(canvas, result)
 
     def widget(self):
         """An eps slider on a log scale (1e-6 .. 10) and an alpha slider."""
-        import ipywidgets
-
+        ipywidgets = _ipywidgets()
         eps = ipywidgets.FloatLogSlider(value=1e-5, base=10, min=-6, max=1, step=0.25, description="eps")
         alpha = ipywidgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="alpha")
         return interactive_view(partial(self.update, reuse=True), eps=eps, alpha=alpha)
@@ -947,8 +943,7 @@ class CheckerboardDemo:
 
     def widget(self):
         """Sliders kernel_size 1..8 and stride 1..4."""
-        import ipywidgets
-
+        ipywidgets = _ipywidgets()
         k = ipywidgets.IntSlider(value=3, min=1, max=8, description="kernel_size")
         s = ipywidgets.IntSlider(value=2, min=1, max=4, description="stride")
         return interactive_view(self.update, kernel_size=k, stride=s)
@@ -958,15 +953,17 @@ class CheckerboardDemo:
 
 
 class FastTransferDemo:
-    """Fast feed-forward style transfer with a trained decoder (:mod:`nstlab.decoders`), live.
+    """Fast feed-forward style transfer (:mod:`nstlab.decoders`), live.
 
-    out = g(alpha sum_k w_k T(f(c), f(s_k)) + (1 - alpha) f(c)), T = AdaIN or single-level WCT at the
-    decoder's layer (Huang & Belongie 2017, sec. 7: content-style trade-off and style interpolation).
-    The encoder runs once per image and resolution at construction; the per-style targets T(f(c), f(s_k))
-    are computed once per method; a slider move is then a weighted sum of cached feature maps and one
-    decoder pass. ``size`` is the long side of the full picture, ``preview`` that of the quick one shown
-    with ``preview=True`` (for a slider that is still moving). One or two styles; with two, ``mix`` is the
-    weight of the second (w = (1 - mix, mix)).
+    out = g(alpha sum_k w_k T(f(c), f(s_k)) + (1 - alpha) f(c)), T = AdaIN or WCT (Huang & Belongie 2017,
+    sec. 7: content-style trade-off and style interpolation), at every level of the coarse-to-fine cascade
+    of shipped reconstruction decoders (:func:`nstlab.decoders.cascade_transfer`), or at the one layer of
+    ``decoder`` when one is given. The encoder runs once per image and resolution at construction; the
+    per-style targets of the first level are computed once per method; a slider move is then a weighted
+    sum of cached feature maps and one decoder pass, plus, for the cascade, one encoder, transform and
+    decoder pass per finer level. ``size`` is the long side of the full picture, ``preview`` that of the
+    quick one shown with ``preview=True`` (for a slider that is still moving). One or two styles; with
+    two, ``mix`` is the weight of the second (w = (1 - mix, mix)).
     """
 
     def __init__(
@@ -977,29 +974,32 @@ class FastTransferDemo:
         size: int = 256,
         preview: int = 128,
     ):
-        from . import decoders
-
         styles = list(style) if isinstance(style, list | tuple) else [style]
         if not 1 <= len(styles) <= 2:
             raise ValueError(f"FastTransferDemo takes one or two styles, got {len(styles)}")
-        self.decoder = decoder if decoder is not None else decoders.shipped_decoder(device="cpu")
+        self.levels = decoders.CASCADE if decoder is None else (decoder.layer,)
+        self.decoders = (
+            [decoders.shipped_decoder("resize", layer, "cpu", kind="reconstruct") for layer in self.levels]
+            if decoder is None
+            else [decoder]
+        )
+        self.decoder = self.decoders[0]
         device = next(self.decoder.parameters()).device
         self.n_styles, self._targets, self._canvases = len(styles), {}, {}
-        self.content, self.styles, self.features = {}, {}, {}
+        self.content, self.styles, self.features, self.style_features = {}, {}, {}, {}
+        net = load_backbone("vgg16-hed", device=device)
         for res in dict.fromkeys((size, preview)):
             c = images.load(content, size=res).to(device)
             s = [images.load(x, size=res).to(device) for x in styles]
             self.content[res], self.styles[res] = c, s
-            self.features[res] = (
-                decoders.encode(c, self.decoder.layer),
-                [decoders.encode(x, self.decoder.layer) for x in s],
-            )
+            with torch.no_grad():
+                self.style_features[res] = [net.features(x, self.levels) for x in s]
+            first = self.levels[0]
+            self.features[res] = (decoders.encode(c, first), [f[first] for f in self.style_features[res]])
         self.size, self.preview = size, preview
 
     def targets(self, method: str, res: int) -> list[Tensor]:
-        """T(f(c), f(s_k)) at alpha = 1 for every style (cached per method and resolution)."""
-        from . import decoders
-
+        """T(f(c), f(s_k)) at alpha = 1 for every style at the first level (cached per method and size)."""
         if (method, res) not in self._targets:
             fc, fs = self.features[res]
             self._targets[method, res] = [decoders.style_target(fc, f, method) for f in fs]
@@ -1009,14 +1009,24 @@ class FastTransferDemo:
         self, alpha: float = 1.0, method: str = "adain", mix: float = 0.0, preview: bool = False
     ) -> Tensor:
         """The stylized image (1, 3, H, W) for these slider values, from the cached features."""
-        from . import decoders
+        return self._transfer(alpha, method, mix, preview)[1]
 
-        res = self.preview if preview else self.size
-        weights = [1.0] if self.n_styles == 1 else [1.0 - mix, mix]
+    def style_weights(self, mix: float) -> list[float]:
+        """w = (1 - mix, mix) for two styles, (1,) for one (where mix must be 0)."""
         if self.n_styles == 1 and mix != 0:
             raise ValueError("mix (the weight of a second style) needs two styles")
+        return [1.0] if self.n_styles == 1 else [1.0 - mix, mix]
+
+    def _transfer(self, alpha: float, method: str, mix: float, preview: bool) -> tuple[Tensor, Tensor]:
+        """(t, picture): the blended first-level features and the picture at the preview or the full size."""
+        res = self.preview if preview else self.size
+        weights, size = self.style_weights(mix), tuple(self.content[res].shape[-2:])
         t = decoders.blend(self.features[res][0], self.targets(method, res), alpha, weights)
-        return decoders.decode(t, self.decoder, tuple(self.content[res].shape[-2:]))
+        out = decoders.decode(t, self.decoder, size)
+        for layer, decoder in zip(self.levels[1:], self.decoders[1:], strict=True):
+            fs = [f[layer] for f in self.style_features[res]]
+            out = decoders.level_transfer(out, fs, decoder, method, alpha, weights)
+        return t, out
 
     def update(
         self,
@@ -1031,15 +1041,9 @@ class FastTransferDemo:
         ||t - f(c)|| / ||f(c)|| that the decoder turns into the picture. ``reuse=True`` redraws the
         previous reuse call's figure of the same size (only the pictures and titles change; what the
         widget does)."""
-        from . import decoders
-
         res = self.preview if preview else self.size
         fc = self.features[res][0]
-        weights = [1.0] if self.n_styles == 1 else [1.0 - mix, mix]
-        if self.n_styles == 1 and mix != 0:
-            raise ValueError("mix (the weight of a second style) needs two styles")
-        t = decoders.blend(fc, self.targets(method, res), alpha, weights)
-        out = decoders.decode(t, self.decoder, tuple(self.content[res].shape[-2:]))
+        t, out = self._transfer(alpha, method, mix, preview)
         numbers = {
             "alpha": float(alpha),
             "mix": float(mix),
@@ -1054,8 +1058,7 @@ class FastTransferDemo:
         canvas["axes"][-1].set_title(
             f"{method}, alpha = {alpha:.2f}" + (" (preview)" if preview else ""), fontsize=9
         )
-        for k in range(self.n_styles):
-            w = 1.0 if self.n_styles == 1 else weights[k]
+        for k, w in enumerate(self.style_weights(mix)):
             canvas["axes"][1 + k].set_title(f"style {k + 1} (w = {w:.2f})", fontsize=9)
         if reuse:
             _freeze_layout(canvas["fig"])
@@ -1077,8 +1080,7 @@ class FastTransferDemo:
     def widget(self):
         """Sliders alpha and (two styles) mix, a method menu and a preview switch (the small size while
         you drag, then turn it off for the full picture)."""
-        import ipywidgets
-
+        ipywidgets = _ipywidgets()
         controls: dict[str, Any] = {
             "alpha": ipywidgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="alpha"),
             "method": ipywidgets.Dropdown(options=["adain", "wct"], value="adain", description="method"),

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from nstlab import artifacts
+from nstlab import artifacts, color, images
 
 GRID = [(k, s) for s in (2, 3, 4) for k in range(1, 10)]
 
@@ -195,3 +195,30 @@ def test_dominant_frequency_of_one_spike_per_period_is_the_fundamental(k, s):
     # must go to the lowest frequency, 1/s
     pattern = artifacts.interior(artifacts.overlap_pattern(k, s, n_in=40), k, s)
     assert artifacts.dominant_frequency(pattern) == pytest.approx(1 / s)
+
+
+# ---- checkerboards in pictures ------------------------------------------------------------------------
+
+
+def test_nyquist_peak_detects_a_planted_checkerboard():
+    smooth = images.load("coffee", size=128)
+    yy, xx = torch.meshgrid(torch.arange(smooth.shape[-2]), torch.arange(smooth.shape[-1]), indexing="ij")
+    board = ((yy + xx) % 2).float() * 0.05
+    assert artifacts.nyquist_peak(smooth) < 10
+    assert artifacts.nyquist_peak((smooth + board).clamp(0, 1)) > 100 * artifacts.nyquist_peak(smooth)
+
+
+def test_luminance_signal_is_the_rec601_luminance_cropped_to_even_sizes():
+    img = torch.rand(1, 3, 9, 12, generator=torch.Generator().manual_seed(3))
+    y = artifacts.luminance_signal(img)
+    assert y.shape == (8, 12) and y.dtype == torch.float64
+    torch.testing.assert_close(y, color.luminance(img.double())[0, 0, :8])
+    # a pixel-level checkerboard is a pure 1/2 cycles/pixel signal: all its AC power at period 2
+    board = (torch.arange(8)[:, None] + torch.arange(12)[None, :]) % 2
+    assert (
+        artifacts.checkerboard_strength(artifacts.luminance_signal(board.expand(1, 3, 8, 12).float()), 2) == 1
+    )
+    with pytest.raises(ValueError, match=r"one image \(1, 3, H, W\)"):
+        artifacts.luminance_signal(torch.rand(2, 3, 8, 8))
+    with pytest.raises(ValueError, match="2-D"):
+        artifacts.hann_windowed(torch.rand(8, dtype=torch.float64))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from nstlab import backbones
+from nstlab import backbones, layers
 
 
 @pytest.fixture(scope="module")
@@ -10,12 +10,32 @@ def rand16():
 
 
 def test_layer_names_follow_the_vgg_architectures():
-    names16 = [n for n, *_ in backbones.vgg_layers("vgg16")]
-    names19 = [n for n, *_ in backbones.vgg_layers("vgg19")]
+    names16 = [n for n, *_ in layers.vgg_layers("vgg16")]
+    names19 = [n for n, *_ in layers.vgg_layers("vgg19")]
     assert sum(n.startswith("conv") for n in names16) == 13  # VGG "D"
     assert sum(n.startswith("conv") for n in names19) == 16  # VGG "E"
     assert names16[:5] == ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1"]
     assert "conv5_4" in names19 and "conv5_4" not in names16
+    with pytest.raises(ValueError, match="unknown VGG architecture 'vgg11'"):
+        layers.vgg_layers("vgg11")
+
+
+def test_layer_weights_from_names_or_a_mapping():
+    assert layers.layer_weights("relu1_1") == {"relu1_1": 1.0}
+    assert layers.layer_weights(["a", "b"]) == {"a": 1.0, "b": 1.0}
+    assert layers.layer_weights({"a": 0.0, "b": 2.0}) == {"a": 0.0, "b": 2.0}
+    for bad in ([], {"a": -1.0, "b": 2.0}, {"a": 0.0}):
+        with pytest.raises(ValueError, match="weights >= 0 and a positive sum"):
+            layers.layer_weights(bad)
+
+
+@pytest.mark.parametrize("low, high", [(0.0, 255.0), (-0.1, 0.5), (0.0, 1.01)])
+def test_features_reject_values_outside_the_unit_range(rand16, low, high):
+    img = torch.linspace(low, high, 3 * 16 * 16).reshape(1, 3, 16, 16)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*divide 0-255 pixel values by 255"):
+        rand16.features(img, ["relu1_1"])
+    rand16.features(img.clamp(0, 1), ["relu1_1"])  # the edges 0 and 1 themselves are fine
+    rand16.features(img, ["relu1_1"], check_range=False)  # the opt-out for an unclamped decoder output
 
 
 def test_features_stop_at_the_deepest_requested_layer(rand16):

@@ -1,11 +1,13 @@
 """Feed-forward decoders: shipped weights, reconstruction, fast transfer, checkerboards, training."""
 
+import json
 import shutil
 
 import pytest
 import torch
 
-from nstlab import artifacts, images, transforms, weights
+from nstlab import artifacts, color, images, transforms, weights
+from nstlab import decoder_training as DT
 from nstlab import decoders as D
 
 # Measured on the shipped relu3_1 weights (8000 steps), coffee (held out of training) at 128 px long side:
@@ -19,6 +21,17 @@ PEAK_FACTOR = 4.0
 # resize 0.50, 0.43, 0.46; transposed 0.49, 0.39, 0.41. With the procedural styles it is 0.80-1.27: their
 # AdaIN shift is about the decoder's own reconstruction error (see the next tests and chapter 10).
 OUTPUT_RATIO_MAX = 0.7
+# Reconstruction PSNR of the shipped reconstruction decoders on coffee (held out) at 256 px, measured when
+# exported (each json's "psnr_heldout_coffee_256px_dB"); the floors are these minus 1 dB. Issue 16's goal,
+# >= 20 dB, holds at relu1_1 and relu2_1; relu3_1 stays at 16 dB: the error is in the large-scale colours
+# (its 4x-downsampled PSNR is as low), which HED's edge-tuned relu3_1 features barely encode (a linear probe
+# of the 4x4 mean colour from them reaches 14.8 dB on coffee; from relu2_1, 19.2 dB).
+RECON_PSNR_MEASURED = {"relu3_1": 15.98, "relu2_1": 21.03, "relu1_1": 38.43}
+GOAL_DB = 20.0
+# style_distance (random-net Gram distance to the style relative to the content's own; 1 = no style) of
+# coffee x mosaic at 128 px, measured with the shipped decoders: cascade adain (the default) 0.189, cascade
+# wct 0.043, one level with the adain pair 0.334. Bound = 0.25; content SSIM measured 0.33 (adain).
+CASCADE_STYLE_BOUND = 0.25
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +47,32 @@ def coffee():
 # ---- shipped weights ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("variant", D.VARIANTS)
-def test_shipped_weights_match_their_recorded_hash_and_are_fp16(variant):
-    record = D.weights_record(variant)
-    path = D.weights_path(variant)
+SHIPPED = [("adain", v, "relu3_1") for v in D.VARIANTS] + [("reconstruct", "resize", x) for x in D.CASCADE]
+
+
+@pytest.mark.parametrize("kind, variant, layer", SHIPPED)
+def test_shipped_weights_match_their_recorded_hash_and_are_fp16(kind, variant, layer):
+    record = D.weights_record(variant, layer, kind=kind)
+    path = D.weights_path(variant, layer, kind=kind)
     assert weights.sha256(path) == record["sha256"]  # hashlib over the file, independent of the loader
     state = torch.load(path, weights_only=True)
     assert all(v.dtype == torch.float16 for v in state.values())
-    assert record["layer"] == "relu3_1" and record["variant"] == variant
-    assert "nstlab train-decoder" in record["command"] and f"--variant {variant}" in record["command"]
+    assert record["layer"] == layer and record["variant"] == variant
+    command = record["command"]
+    assert (
+        "nstlab train-decoder" in command
+        and f"--variant {variant}" in command
+        and f"--layer {layer}" in command
+    )
+    if kind == "reconstruct":  # trained on reconstruction only: no style target ever
+        assert "--reconstruct-fraction 1" in command and "--style-weight 0" in command
+
+
+def test_shipped_weights_stay_under_25_mb():
+    total = sum(p.stat().st_size for p in D.DATA_DIR.glob("*.pt"))
+    assert total < 25e6
+    shipped = {D.weights_path(v, x, kind=k) for k, v, x in SHIPPED}
+    assert set(D.DATA_DIR.glob("*.pt")) == shipped  # every file is used, every used file is there
 
 
 def test_corrupted_weights_raise_with_both_hashes_and_the_fix(tmp_path, monkeypatch):
@@ -96,10 +126,23 @@ def test_decoder_mirrors_the_encoder_shapes(hed, layer, channels, scale, variant
 
 @pytest.mark.parametrize("variant", D.VARIANTS)
 def test_decoder_reconstructs_the_held_out_photo(decs, coffee, variant):
-    assert "coffee" in D.HELD_OUT
+    assert "coffee" in DT.HELD_OUT
     out = D.reconstruct(coffee, decs[variant])
     assert out.shape == coffee.shape
     assert D.psnr(out, coffee) > PSNR_FLOOR[variant]
+
+
+@pytest.mark.parametrize("layer", D.CASCADE)
+def test_reconstruction_decoders_reach_their_psnr_floor_on_the_held_out_photo(hed, layer):
+    # Li et al. 2017's reconstruction decoders, g_l(f_l(c)) = c, on coffee (never trained on) at 256 px.
+    # Floors = measured - 1 dB (RECON_PSNR_MEASURED).
+    photo = images.load("coffee", size=256)
+    out = D.reconstruct(photo, D.load_decoder("resize", layer, device="cpu", kind="reconstruct"))
+    assert D.psnr(out, photo) > RECON_PSNR_MEASURED[layer] - 1.0
+    if layer != "relu3_1":  # the goal's shortfall at relu3_1 is stated above RECON_PSNR_MEASURED
+        assert RECON_PSNR_MEASURED[layer] - 1.0 >= GOAL_DB
+    # better than the adain pair's resize decoder, half of whose training asked for AdaIN targets
+    assert D.psnr(out, photo) > D.psnr(D.reconstruct(photo, D.load_decoder("resize", device="cpu")), photo)
 
 
 def test_psnr_matches_skimage(coffee):
@@ -159,11 +202,24 @@ def test_wct_and_preserve_color(decs, coffee):
     style = images.load("waves", size=96)
     out = D.stylize_fast(coffee, style, method="wct", decoder=decs["resize"])
     assert out.shape == coffee.shape and torch.isfinite(out).all()
-    kept = D.stylize_fast(coffee, style, preserve_color=True, decoder=decs["resize"])
+    kept = D.stylize_fast(coffee, style, preserve_color="histogram", decoder=decs["resize"])
     plain = D.stylize_fast(coffee, style, decoder=decs["resize"])
     # colour preservation brings the mean colour closer to the content's than plain transfer does
     mean = lambda x: x.mean((2, 3))  # noqa: E731
     assert (mean(kept) - mean(coffee)).norm() < (mean(plain) - mean(coffee)).norm()
+
+
+def test_luminance_mode_keeps_the_content_colours_as_in_stylize(decs, coffee):
+    """The same modes as optimize.stylize (nstlab.color): "luminance" keeps the content's chrominance
+    (I, Q of YIQ) exactly, up to clamping, and the result still differs from the content."""
+    style = images.load("waves", size=96)
+    out = D.stylize_fast(coffee, style, preserve_color="luminance", decoder=decs["resize"])
+    plain = D.stylize_fast(coffee, style, decoder=decs["resize"])
+    gap = lambda x: (color.chroma_stats(x) - color.chroma_stats(coffee)).abs().max().item()  # noqa: E731
+    assert gap(out) < 0.02 < gap(plain)
+    assert (color.luminance(out) - color.luminance(coffee)).abs().mean() > 0.02
+    with pytest.raises(TypeError, match="not a boolean.*'histogram'"):
+        D.stylize_fast(coffee, style, preserve_color=True, decoder=decs["resize"])
 
 
 @pytest.mark.parametrize(
@@ -172,8 +228,9 @@ def test_wct_and_preserve_color(decs, coffee):
         ({"style_weights": [1.0]}, "2 style.* but 1 style_weights"),
         ({"style_weights": [1.5, -0.5]}, ">= 0"),
         ({"style_weights": [0.5, 0.4]}, "sum to 1"),
-        ({"alpha": 1.5}, r"alpha must be in \[0, 1\]"),
-        ({"alpha": -0.1}, r"alpha must be in \[0, 1\]"),
+        ({"alpha": 1.5}, r"alpha must lie in \[0, 1\]"),
+        ({"alpha": -0.1}, r"alpha must lie in \[0, 1\]"),
+        ({"preserve_color": "yiq"}, "unknown preserve_color"),
         ({"method": "gram"}, "unknown method"),
     ],
 )
@@ -209,17 +266,9 @@ def test_fast_transfer_demo_reuses_cached_features(decs):
 # ---- checkerboards on the trained networks ------------------------------------------------------------
 
 
-def test_nyquist_peak_detects_a_planted_checkerboard():
-    smooth = images.load("coffee", size=128)
-    yy, xx = torch.meshgrid(torch.arange(smooth.shape[-2]), torch.arange(smooth.shape[-1]), indexing="ij")
-    board = ((yy + xx) % 2).float() * 0.05
-    assert D.nyquist_peak(smooth) < 10
-    assert D.nyquist_peak((smooth + board).clamp(0, 1)) > 100 * D.nyquist_peak(smooth)
-
-
 def test_transposed_decoder_peaks_at_half_a_cycle_per_pixel(decs):
     img, style = images.load("coffee", size=256), images.load("strokes", size=256)
-    peak = {v: D.nyquist_peak(D.stylize_fast(img, style, decoder=decs[v])) for v in D.VARIANTS}
+    peak = {v: artifacts.nyquist_peak(D.stylize_fast(img, style, decoder=decs[v])) for v in D.VARIANTS}
     assert peak["transposed"] > PEAK_FACTOR * peak["resize"]
 
 
@@ -229,7 +278,9 @@ def test_transposed_decoder_stamps_a_grid_on_a_flat_input(decs):
     # at period 2 (away from the border): transposed 0.22, resize 0.0035.
     grey = torch.full((1, 3, 96, 96), 0.5)
     flat = {v: D.reconstruct(grey, decs[v])[..., 16:80, 16:80] for v in D.VARIANTS}
-    strength = {v: artifacts.checkerboard_strength(D.luminance(out), 2) for v, out in flat.items()}
+    strength = {
+        v: artifacts.checkerboard_strength(artifacts.luminance_signal(out), 2) for v, out in flat.items()
+    }
     assert strength["transposed"] > 0.1 and strength["transposed"] > 10 * strength["resize"]
 
 
@@ -237,7 +288,7 @@ def test_transposed_decoder_stamps_a_grid_on_a_flat_input(decs):
 
 
 def _tiny(steps):
-    return D.TrainConfig(
+    return DT.TrainConfig(
         steps=steps, batch_size=2, crop=32, style_bank=2, checkpoint_every=4, warmup_steps=1, lr=3e-4
     )
 
@@ -251,7 +302,7 @@ def _pools():
 
 def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, hed):
     contents, styles = _pools()
-    run = lambda out, steps, resume=False: D.train_decoder(  # noqa: E731
+    run = lambda out, steps, resume=False: DT.train_decoder(  # noqa: E731
         tmp_path / out,
         _tiny(steps),
         resume=resume,
@@ -262,7 +313,7 @@ def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, hed):
     )
     straight = run("a", 12)
     # the loss of the seeded initial decoder and of the trained one on the training pair
-    bank = D.style_bank(hed, styles, D.STYLE_LAYERS["relu3_1"], 2, 32, seed=0)
+    bank = DT.style_bank(hed, styles, DT.STYLE_LAYERS["relu3_1"], 2, 32, seed=0)
     mu, sd = bank.pick(torch.tensor([0, 0]))
     batch = contents[0].expand(2, -1, -1, -1)  # one style sample and one reconstruction sample
     torch.manual_seed(0)
@@ -271,7 +322,7 @@ def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, hed):
     cfg = _tiny(1)
     with torch.no_grad():
         before, after = (
-            D.decoder_loss(hed, d, batch, mu, sd, cfg.style_weight, bank.scale, 1, cfg.pixel_weight).total
+            DT.decoder_loss(hed, d, batch, mu, sd, cfg.style_weight, bank.scale, 1, cfg.pixel_weight).total
             for d in (initial, straight.decoder)
         )
     assert after < 0.8 * before
@@ -282,3 +333,188 @@ def test_training_lowers_the_loss_and_resumes_exactly(tmp_path, hed):
     assert [h["total"] for h in resumed.history] == [h["total"] for h in straight.history]
     assert (tmp_path / "a" / "losses.csv").exists() and (tmp_path / "a" / "losses.png").exists()
     assert isinstance(D.load_decoder(path=tmp_path / "a" / "checkpoint.pt", device="cpu"), D.Decoder)
+    # export: fp16 weights whose recorded hash is the file's, loadable and verified by load_decoder
+    dest = DT.export_decoder(tmp_path / "a" / "checkpoint.pt", tmp_path / "x" / "d.pt", command="tiny run")
+    record = json.loads(dest.with_suffix(".json").read_text())
+    assert (
+        record["sha256"] == weights.sha256(dest) and record["steps"] == 12 and record["command"] == "tiny run"
+    )
+    exported = D.load_decoder(path=dest, expected_sha256=record["sha256"], device="cpu")
+    for key, value in straight.decoder.state_dict().items():
+        torch.testing.assert_close(exported.state_dict()[key], value.half().float())
+
+
+def test_lstsq_fit_of_the_linear_decoder_is_the_least_squares_optimum(tmp_path, hed):
+    # The relu1_1 decoder is one 3x3 convolution: solver "lstsq" must return the ordinary least-squares
+    # solution, checked against numpy.linalg.lstsq on the same crops (drawn again from the same seed).
+    import numpy as np
+
+    contents, styles = _pools()
+    cfg = DT.TrainConfig(
+        layer="relu1_1",
+        steps=2,
+        batch_size=2,
+        crop=16,
+        style_bank=2,
+        solver="lstsq",
+        reconstruct_fraction=1.0,
+    )
+    result = DT.train_decoder(tmp_path, cfg, progress=False, backbone=hed, contents=contents, styles=styles)
+    g = torch.Generator().manual_seed(cfg.seed)
+    crops = torch.cat([DT.random_crops(contents, 2, 16, g) for _ in range(cfg.steps)])
+    f = hed.features(crops, ["relu1_1"])["relu1_1"] * result.decoder.input_scale
+    cols = torch.nn.functional.unfold(torch.nn.functional.pad(f, (1, 1, 1, 1), mode="reflect"), 3)
+    X = np.concatenate(
+        [cols.transpose(1, 2).reshape(-1, 64 * 9).double().numpy(), np.ones((len(crops) * 256, 1))], 1
+    )
+    y = crops.permute(0, 2, 3, 1).reshape(-1, 3).double().numpy()
+    w, *_ = np.linalg.lstsq(X, y, rcond=None)
+    best = float(((X @ w - y) ** 2).mean())
+    ours = float((D.decode(f / result.decoder.input_scale, result.decoder) - crops).pow(2).mean())
+    assert ours == pytest.approx(best, rel=1e-3)
+    assert result.history[-1]["pixel"] == pytest.approx(best, rel=1e-3)
+    with pytest.raises(ValueError, match="only the relu1_1 decoder is linear"):
+        DT.TrainConfig(layer="relu2_1", solver="lstsq").check()
+
+
+def test_pixel_only_loss_skips_the_feature_pass_and_init_starts_from_given_weights(tmp_path, hed):
+    contents, styles = _pools()
+    bank = DT.style_bank(hed, styles, DT.STYLE_LAYERS["relu2_1"], 2, 32, seed=0)
+    mu, sd = bank.pick(torch.tensor([0, 0]))
+    dec = D.Decoder("relu2_1")
+    batch = contents[0].expand(2, -1, -1, -1)
+    losses = DT.decoder_loss(
+        hed, dec, batch, mu, sd, 0.0, bank.scale, 2, pixel_weight=3.0, feature_weight=0.0
+    )
+    with torch.no_grad():
+        pixel = (dec(hed.features(batch, ["relu2_1"])["relu2_1"]) - batch).pow(2).mean()
+    assert losses.content.item() == 0.0 and losses.total.item() == pytest.approx(3 * pixel.item(), rel=1e-5)
+    torch.save(dec.state_dict(), tmp_path / "init.pt")
+    cfg = DT.TrainConfig(layer="relu2_1", init=str(tmp_path / "init.pt"))
+    started = DT._new_run(cfg).decoder
+    assert all(torch.equal(v, dec.state_dict()[k]) for k, v in started.state_dict().items())
+
+
+# ---- the cascade and the measures ---------------------------------------------------------------------
+
+
+def _independent_gram_distance(out, content, style):
+    """The random-net measure written again from its definition: 4 stages of two 3x3 convs (reflect pad,
+    ReLU), widths 32-64-128-256, N(0, 2 / fan_in) weights from torch.Generator(0), zero bias, 2x average
+    pooling between stages, Gram F F^T / N per stage, D = sum ||G(x) - G(s)||^2 / ||G(s)||^2."""
+    g = torch.Generator().manual_seed(0)
+    convs, c_in = [], 3
+    for width in (32, 64, 128, 256):
+        pair = []
+        for k in range(2):
+            fan_in = (c_in if k == 0 else width) * 9
+            pair.append(
+                torch.randn(width, c_in if k == 0 else width, 3, 3, generator=g) * (2 / fan_in) ** 0.5
+            )
+        convs.append(pair)
+        c_in = width
+    mean, std = (
+        torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1),
+        torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1),
+    )
+
+    def grams(img):
+        x, out_ = (img - mean) / std, []
+        for k, pair in enumerate(convs):
+            x = torch.nn.functional.avg_pool2d(x, 2) if k else x
+            for w in pair:
+                x = torch.relu(
+                    torch.nn.functional.conv2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="reflect"), w)
+                )
+            F = x[0].flatten(1).double()
+            out_.append(F @ F.T / F.shape[1])
+        return out_
+
+    def dist(a, b):
+        return sum(float((x - y).pow(2).sum() / y.pow(2).sum()) for x, y in zip(a, b, strict=True))
+
+    gs = grams(style)
+    return dist(grams(out), gs) / dist(grams(content), gs)
+
+
+def test_style_distance_is_the_random_net_gram_ratio_and_has_its_fixed_points(coffee):
+    style = images.load("mosaic", size=128)
+    noisy = (coffee + 0.1 * torch.randn(coffee.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+    assert D.style_distance(noisy, coffee, style) == pytest.approx(
+        _independent_gram_distance(noisy, coffee, style), rel=1e-5
+    )
+    assert D.style_distance(coffee, coffee, style) == pytest.approx(1.0)
+    assert D.style_distance(style, coffee, style) == 0.0
+    assert D.style_distance(coffee, coffee, style, centered=True) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="same Gram matrices"):
+        D.style_distance(coffee, style, style)
+    assert D.content_ssim(coffee, coffee) == pytest.approx(1.0)
+    assert D.content_ssim(noisy, coffee) < 0.9
+    with pytest.raises(ValueError, match="differ in size"):
+        D.content_ssim(style, coffee)
+
+
+def test_the_cascade_carries_the_style_below_the_stated_bound(coffee, hed):
+    # The default stylize_fast (cascade relu3_1 -> relu2_1 -> relu1_1 with the reconstruction decoders),
+    # measured with the independent implementation above, on a bundled style no reconstruction decoder saw
+    # as a target. The single-level adain pair carries less (its value is stated beside the bound).
+    style = images.load("mosaic", size=128)
+    out = D.stylize_fast(coffee, style)
+    assert out.shape == coffee.shape and torch.isfinite(out).all()
+    assert _independent_gram_distance(out, coffee, style) < CASCADE_STYLE_BOUND
+    assert D.content_ssim(out, coffee) > 0.15
+
+
+def test_cascade_levels_compose_and_alpha_zero_is_the_chain_of_reconstructions(coffee):
+    style = images.load("waves", size=128)
+    one = D.stylize_fast(coffee, style, levels=("relu3_1",))
+    dec3 = D.load_decoder("resize", "relu3_1", device="cpu", kind="reconstruct")
+    assert torch.allclose(one, D.stylize_fast(coffee, style, decoder=dec3), atol=1e-6)
+    chain = coffee
+    for layer in D.CASCADE:
+        chain = D.reconstruct(chain, D.load_decoder("resize", layer, device="cpu", kind="reconstruct"))
+    assert torch.allclose(D.stylize_fast(coffee, style, alpha=0.0), chain, atol=1e-5)
+    for bad, match in [
+        (("relu1_1", "relu3_1"), "deepest first"),
+        (("relu4_1",), "unknown cascade level"),
+        ((), "deepest first"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            D.stylize_fast(coffee, style, levels=bad)
+    with pytest.raises(TypeError, match="sequence of layer names"):
+        D.stylize_fast(coffee, style, levels="relu3_1")
+    with pytest.raises(ValueError, match="either decoder= .* or levels="):
+        D.stylize_fast(coffee, style, decoder=dec3, levels=("relu3_1",))
+
+
+def test_fast_transfer_demo_runs_the_cascade_like_stylize_fast():
+    from nstlab.widgets import FastTransferDemo
+
+    demo = FastTransferDemo("coffee", ["strokes", "mosaic"], size=64, preview=32)
+    assert demo.levels == D.CASCADE
+    direct = D.stylize_fast(
+        demo.content[64], demo.styles[64], method="wct", alpha=0.6, style_weights=[0.75, 0.25]
+    )
+    assert torch.allclose(demo.picture(0.6, "wct", 0.25), direct, atol=1e-5)
+
+
+def test_feature_decoder_shows_the_features_of_its_layer(coffee, hed):
+    decode = D.feature_decoder("relu2_1")
+    out = decode(hed.features(coffee, ["relu2_1"])["relu2_1"])  # 86 rows: ceil-mode pooling of 85 rows
+    h, w = coffee.shape[-2:]
+    assert out.shape[-2:] == (86, w) and D.psnr(out[..., :h, :w], coffee) > RECON_PSNR_MEASURED["relu2_1"] - 1
+
+
+@pytest.mark.parametrize("kind, variant, layer", SHIPPED)
+def test_recorded_command_parses_to_the_recorded_config(kind, variant, layer):
+    # "the exact command in each json": `nstlab train-decoder ...` as recorded must give the run's config
+    import shlex
+
+    from nstlab import cli
+
+    record = D.weights_record(variant, layer, kind=kind)
+    argv = shlex.split(record["command"])[1:]
+    args = vars(cli.parser().parse_args(argv))
+    shared = set(args) & set(record["config"])
+    assert {"layer", "variant", "steps", "crop", "lr"} <= shared
+    assert {k: args[k] for k in shared} == {k: record["config"][k] for k in shared}

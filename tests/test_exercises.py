@@ -19,6 +19,14 @@ CHAPTERS = {
     "03_shrinkage": ["02_shrinkage"],
     "04_receptive_fields": ["04_layers_and_receptive_fields"],
     "05_adain_entropy": ["05_adain_and_entropy"],
+    "06_in_vs_bn": ["05_adain_and_entropy"],
+    "07_wct": ["06_wct"],
+    "08_loss_hierarchy": ["07_beyond_gram_ot"],
+    "09_w2_vs_gram": ["07_beyond_gram_ot"],
+    "10_checkerboard": ["09_checkerboard"],
+    "11_gatys_from_scratch": ["03_content_and_gatys"],
+    "12_fast_transfer": ["10_fast_feedforward"],
+    "13_color_preservation": ["11_applications"],
 }
 
 
@@ -69,8 +77,12 @@ def test_check_mode_exit_status(tmp_path, capsys):
     assert "99_orphan.ipynb has no solution notebook" in capsys.readouterr().out
 
 
+def test_every_solution_is_listed():
+    assert sorted(p.stem for p in SOLUTIONS.glob("*.ipynb")) == sorted(CHAPTERS)
+
+
 @pytest.mark.parametrize("name", sorted(CHAPTERS))
-def test_sets_1_to_5_exist_and_link_their_chapters(name):
+def test_every_set_exists_and_links_its_chapters(name):
     for folder in (SOLUTIONS, EXERCISES):
         nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
         intro = nb.cells[0].source

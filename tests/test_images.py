@@ -119,13 +119,37 @@ def test_url_that_works(tmp_path):
     assert img.shape[-1] == 32
 
 
-def test_image_larger_than_budget_is_downscaled_with_a_warning():
-    with pytest.warns(UserWarning, match="exceeds the budget"):
-        img = images.load("retina")  # 1411 px; the ci budget allows 512
+def test_max_size_downscales_with_a_warning_and_none_means_no_limit(monkeypatch):
+    monkeypatch.setenv("NSTLAB_BUDGET", "ci")  # load reads no environment: the ci limit (512) must not apply
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert max(images.load("retina").shape[-2:]) == 1411
+    with pytest.warns(UserWarning, match="exceeds the 512 px"):
+        img = images.load("retina", max_size=512)
     assert max(img.shape[-2:]) == 512
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        images.load("retina", size=256)
+        images.load("retina", size=256, max_size=512)
+    with pytest.raises(ValueError, match="max_size must be a positive"):
+        images.load("chelsea", max_size=0)
+
+
+def test_output_paths_are_checked_before_saving(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        images.save(torch.rand(1, 3, 4, 4), tmp_path / "file" / "out.png")
+    with pytest.raises(ValueError, match="suffix"):
+        images.check_output_path(tmp_path / "out.xyz")
+    with pytest.raises(ValueError, match="is a folder"):
+        images.check_output_path(tmp_path)
+    with pytest.raises(ValueError, match="is a folder, not an image"):
+        images.load(tmp_path)
+
+
+def test_aspect_mismatch_uses_one_tolerance():
+    assert not images.aspect_mismatch((100, 200), (50, 100))
+    assert not images.aspect_mismatch((101, 200), (50, 100))  # 1% off
+    assert images.aspect_mismatch((105, 200), (50, 100))  # 5% off
 
 
 def test_bad_tensors_get_clear_errors():
@@ -142,3 +166,21 @@ def test_bad_tensors_get_clear_errors():
 def test_path_objects_and_strings_agree(tmp_path):
     path = images.save(images.load("rocket", size=40), tmp_path / "r.png")
     assert torch.equal(images.load(str(path)), images.load(Path(path)))
+
+
+def test_shuffle_tiles_moves_whole_tiles():
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(2, 3, 13, 17, generator=g)
+    out = images.shuffle_tiles(img, tile=4, seed=1)
+    assert out.shape == (2, 3, 12, 16)
+    cut = img[..., :12, :16]
+
+    def tiles(x):  # the 12 tiles of each image as a list of (2, 3, 4, 4) blocks
+        return [x[..., i : i + 4, j : j + 4] for i in range(0, 12, 4) for j in range(0, 16, 4)]
+
+    before, after = tiles(cut), tiles(out)
+    matched = [next(k for k, t in enumerate(before) if torch.equal(t, a)) for a in after]
+    assert sorted(matched) == list(range(12)) and matched != list(range(12))  # a permutation, not identity
+    assert torch.equal(images.shuffle_tiles(img, tile=4, seed=1), out)  # seeded
+    with pytest.raises(ValueError, match="tile must be"):
+        images.shuffle_tiles(img, tile=14)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 
 import numpy as np
@@ -206,25 +207,45 @@ def test_equal_covariance_pair_fools_gram_and_bures_but_not_exact_w2():
 
 # -------------------------------------------------------------------- registry and errors
 
-DETERMINISTIC = ["gram", "mmd_linear", "mean_std", "ot1d", "gaussian_w2", "block_gram"]
-
 
 @pytest.mark.parametrize("name", sorted(losses.STYLE_LOSSES))
 def test_registered_style_loss_works_as_stylize_uses_it(name):
     sl = losses.get_style_loss(name)
     Fs = rand(1, 70, 6, 7, seed=34).relu()  # 70 channels: two blocks for block_gram
     target = sl.prepare(Fs)
-    zero = sl.compare(torch.zeros_like(Fs), target)
+    zero = sl(torch.zeros_like(Fs), target)
     assert zero.shape == () and torch.isfinite(zero) and zero.item() > 0
     Fx = rand(1, 70, 5, 5, seed=35).relu().requires_grad_()  # a different number of positions
-    value = sl.compare(Fx, target)
+    value = sl(Fx, target, losses.make_generator(0, 5))
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(Fx.grad).all() and Fx.grad.abs().sum() > 0
-    assert sl.compare(Fs, target).item() < 1e-6 * zero.item() + 1e-12  # the style matches itself
-    if name in DETERMINISTIC:
-        assert sl.compare(Fx, target).item() == value.item()
-    float32 = sl.compare(Fx.detach().float(), sl.prepare(Fs.float()))
+    assert sl(Fs, target).item() < 1e-6 * zero.item() + 1e-12  # the style matches itself
+    # every loss, stochastic or not, gives the same value for the same (seed, step)
+    assert sl(Fx, target, losses.make_generator(0, 5)).item() == value.item()
+    float32 = sl(Fx.detach().float(), sl.prepare(Fs.float()), losses.make_generator(0, 5))
     assert float32.dtype == torch.float32 and float32.item() == pytest.approx(value.item(), rel=1e-3)
+
+
+@pytest.mark.parametrize("name", ["sliced_w2", "mmd_rbf", "exact_w2"])
+def test_stochastic_style_losses_draw_anew_per_step_and_hold_no_state(name):
+    sl = losses.get_style_loss(name)
+    assert sl.stochastic
+    Fs, Fx = rand(1, 8, 40, 40, seed=36).relu(), rand(1, 8, 40, 40, seed=37).relu()  # 1600 > 1024 positions
+    target = sl.prepare(Fs)
+    before = copy.deepcopy(target)
+    values = [sl(Fx, target, losses.make_generator(3, step)).item() for step in (1, 2, 1)]
+    assert values[0] == values[2] and values[0] != values[1]  # a function of (seed, step) only
+    for key in before if isinstance(before, dict) else [None]:  # calling left the target untouched
+        a, b = (before, target) if key is None else (before[key], target[key])
+        assert torch.equal(a, b)
+
+
+def test_make_generator_depends_on_seed_and_step_only():
+    draw = lambda seed, step: torch.rand(4, generator=losses.make_generator(seed, step))  # noqa: E731
+    assert torch.equal(draw(0, 1), draw(0, 1))
+    assert not torch.equal(draw(0, 1), draw(0, 2)) and not torch.equal(draw(0, 1), draw(1, 1))
+    with pytest.raises(ValueError, match="integers >= 0"):
+        losses.make_generator(-1, 0)
 
 
 def test_style_loss_registry_names():
@@ -283,7 +304,7 @@ def test_cuda_inputs_stay_on_the_device():
     assert artifacts.checkerboard_strength(artifacts.interior(signal, 3, 2), 2) == pytest.approx(1.0)
     for name, sl in losses.STYLE_LOSSES.items():
         Fs = X.reshape(1, 4, 5, 10).relu()
-        value = sl.compare(Y.reshape(1, 4, 8, 5).relu(), sl.prepare(Fs))
+        value = sl(Y.reshape(1, 4, 8, 5).relu(), sl.prepare(Fs))
         assert value.device.type == "cuda" and torch.isfinite(value), name
 
 

@@ -49,13 +49,13 @@ def test_an_empty_or_one_pixel_region_is_a_clear_error_not_nan(region, hed):
     kw = dict(backbone=hed, size=64, steps=1, progress=False)
     message = r"style mask 0 \(of 2\) covers .* pixel.*relu5_1.*smallest region that works covers 256 pixels"
     with pytest.raises(ValueError, match=message):
-        optimize.stylize("chelsea", ["waves", "mosaic"], masks=[m, 1 - m], **kw)
+        optimize.stylize("chelsea", ["waves", "mosaic"], style_masks=[m, 1 - m], **kw)
     with pytest.raises(ValueError, match="covers 0 pixel"):
         optimize.stylize("chelsea", "waves", protect=torch.ones(shape), **kw)
     # a 16 x 16 region has one feature position at relu5_1: accepted
     ok = torch.zeros(shape)
     ok[:16, :16] = 1
-    result = optimize.stylize("chelsea", ["waves", "mosaic"], masks=[ok, 1 - ok], **kw)
+    result = optimize.stylize("chelsea", ["waves", "mosaic"], style_masks=[ok, 1 - ok], **kw)
     assert torch.isfinite(result.image).all()
 
 
@@ -64,7 +64,7 @@ def test_mask_arguments_are_checked():
     with pytest.raises(ValueError, match="one mask each"):
         optimize.stylize("chelsea", ["waves", "mosaic"], **kw)
     with pytest.raises(ValueError, match="aspect"):
-        optimize.stylize("chelsea", "waves", masks=[torch.ones(40, 10)], **kw)
+        optimize.stylize("chelsea", "waves", style_masks=[torch.ones(40, 10)], **kw)
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         optimize.stylize("chelsea", "waves", protect=2 * torch.ones(8, 8), **kw)
 
@@ -98,7 +98,7 @@ def test_two_styles_each_land_in_their_own_region(hed):
     result = optimize.stylize(
         content,
         styles,
-        masks=[left, right],
+        style_masks=[left, right],
         backbone=hed,
         size=64,
         steps=30,

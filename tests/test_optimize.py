@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -29,9 +30,7 @@ def test_style_loss_falls_many_fold_and_content_stays_bounded(run, hed):
     assert style[-1] < style[0] / 20
     # bounded: the content term holds the result much closer to the content (in content features)
     # than the same optimization without it
-    objective = optimize.Objective(
-        hed, images.load("chelsea", size=64), None, {"relu4_2": 1.0}, {}, 1.0, 0.0, 0.0
-    )
+    objective = optimize.Objective(hed, content=images.load("chelsea", size=64), tv_weight=0.0)
     free = optimize.stylize(
         "chelsea",
         "strokes",
@@ -64,7 +63,7 @@ def test_layer_normalization_makes_the_zero_map_cost_one():
     """Each layer's loss is divided by its value on an all-zero feature map: that map scores exactly 1."""
     net = optimize.load_backbone("random-vgg16", device="cpu")
     style = images.load("mosaic", size=32)
-    objective = optimize.Objective(net, None, style, {}, {"relu1_1": 0.5, "relu2_1": 0.5}, 0.0, 1.0, 0.0)
+    objective = optimize.Objective(net, style=style, style_layers=["relu1_1", "relu2_1"], tv_weight=0.0)
     for name, target in objective.style_targets.items():
         zeros = torch.zeros(1, net.channels[name], 4, 4)
         ratio = losses.gram_loss(zeros, target) / objective.style_scales[name]
@@ -143,7 +142,7 @@ def test_colour_preservation_keeps_the_contents_chroma_statistics(colour_runs):
 
 
 def test_luminance_mode_takes_the_luminance_from_the_gray_transfer(colour_runs):
-    from nstlab.transforms import rgb_to_yiq
+    from nstlab.color import rgb_to_yiq
 
     y_lum = rgb_to_yiq(colour_runs["luminance"])[:, 0]
     y_content = rgb_to_yiq(images.load("chelsea", size=64))[:, 0]
@@ -194,14 +193,11 @@ def test_objective_with_content_shares_the_style_targets():
     net = optimize.load_backbone("random-vgg16", device="cpu")
     a = images.load("chelsea", size=32)
     b = images.load("coffee", size=32)[..., : a.shape[-2], :]
-    objective = optimize.Objective(
-        net, a, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0}, 1.0, 1.0, 0.0
-    )
+    kw = dict(style=images.load("waves", size=32), style_layers=["relu1_1"], style_weight=1.0, tv_weight=0.0)
+    objective = optimize.Objective(net, content=a, **kw)
     other = objective.with_content(b)
     assert other.style_targets is objective.style_targets
-    fresh = optimize.Objective(
-        net, b, images.load("waves", size=32), {"relu4_2": 1.0}, {"relu1_1": 1.0}, 1.0, 1.0, 0.0
-    )
+    fresh = optimize.Objective(net, content=b, **kw)
     x = torch.rand_like(b)
     assert float(other(x)[0]) == pytest.approx(float(fresh(x)[0]), rel=1e-6)
     assert float(objective(b)[1]["content"]) > 0 and float(other(b)[1]["content"]) == 0
@@ -225,10 +221,163 @@ def test_clamped_lbfgs_reaches_the_box_constrained_optimum_of_scipy():
         return value, {"content": value, "style": value * 0}
 
     x0 = torch.full((1, 3, 8, 8), 0.5, dtype=torch.float64)
-    result = optimize._optimize(x0, objective, 100, "lbfgs", None, False, None, 10)
+    result = optimize.run(x0, objective, 100, optimizer="lbfgs", progress=False)
     An, bn = A.numpy(), b.numpy()
     value_and_grad = lambda z: (float(((An @ (z - bn)) ** 2).sum()), 2 * An.T @ (An @ (z - bn)))  # noqa: E731
     ref = minimize(value_and_grad, np.full(n, 0.5), jac=True, method="L-BFGS-B", bounds=[(0, 1)] * n)
     final = result.history[-1]["content"]
     assert ref.success and ref.fun <= final < 1.1 * ref.fun
     assert result.image.min() >= 0 and result.image.max() <= 1
+
+
+# ----------------------------------------------------------------------------------------------------
+# The public loop, the shared settings, per-call randomness (issue 12)
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_copies_of_an_objective_with_a_stochastic_loss_agree_and_repeat():
+    """Sliced W2 draws new directions per step from (seed, step): a copy made by with_content and a
+    repeated call give the same value; another step gives another value."""
+    net = optimize.load_backbone("random-vgg16", device="cpu")
+    c = images.load("chelsea", size=32)
+    objective = optimize.Objective(
+        net, content=c, style=images.load("waves", size=32), style_loss="sliced_w2"
+    )
+    copy = objective.with_content(c)
+    x = torch.rand_like(c)
+    first = float(objective(x, step=3)[1]["style"])
+    assert float(copy(x, step=3)[1]["style"]) == first
+    assert float(objective(x, step=3)[1]["style"]) == first
+    assert float(objective(x, step=4)[1]["style"]) != first
+
+
+def test_run_is_the_loop_of_stylize():
+    """stylize = load + Objective + run: the same objective run by hand gives the same image."""
+    net = optimize.load_backbone("random-vgg16", device="cpu")
+    kw = dict(backbone=net, size=32, steps=4, progress=False, optimizer="adam")
+    result = optimize.stylize("chelsea", "waves", **kw)
+    c, s = images.load("chelsea", size=32), images.load("waves", size=32)
+    objective = optimize.Objective(net, content=c, style=s)
+    by_hand = optimize.run(c, objective, 4, optimizer="adam", progress=False)
+    torch.testing.assert_close(by_hand.image, result.image)
+    assert [h["step"] for h in by_hand.history] == [1, 2, 3, 4]
+
+
+def test_run_accepts_a_plain_objective_and_numbers_steps_from_the_offset():
+    target = torch.full((1, 3, 4, 4), 0.25)
+
+    def objective(x):
+        value = (x - target).pow(2).sum()
+        return value, {"content": value}
+
+    seen = []
+    result = optimize.run(
+        torch.zeros(1, 3, 4, 4), objective, 5, optimizer="adam", lr=0.1, progress=False,
+        step_offset=10, callback=lambda step, img, rec: seen.append(step), callback_every=2,
+    )  # fmt: skip
+    assert [h["step"] for h in result.history] == [11, 12, 13, 14, 15] and seen == [12, 14, 15]
+    assert result.history[-1]["content"] < result.history[0]["content"]
+
+
+def test_settings_are_shared_and_validated():
+    s = optimize.Settings(style_weight=10.0, steps=3)
+    assert s.replace(tv_weight=0.0).style_weight == 10.0
+    with pytest.raises(TypeError, match="style_masks"):
+        optimize.stylize(
+            "chelsea", "waves", masks=[torch.ones(4, 4)], backbone="random-vgg16", progress=False
+        )
+    with pytest.raises(TypeError, match="does not use"):
+        optimize.invert({}, (8, 8), style_weight=1.0)
+    with pytest.raises(TypeError, match="unknown argument"):
+        optimize.Settings().replace(stepz=3)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="style_weight must be a finite number >= 0"):
+            optimize.stylize("chelsea", "waves", style_weight=bad, backbone="random-vgg16", progress=False)
+    with pytest.raises(ValueError, match="tv_weight"):
+        optimize.Objective("random-vgg16", content=images.load("chelsea", size=32), tv_weight=-1)
+    with pytest.raises(TypeError, match="real number"):
+        optimize.Settings(content_weight="1")
+    with pytest.raises(ValueError, match="lr must be"):
+        optimize.Settings(optimizer="adam", lr=0.0)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Issue 13: defaults that keep the content, trust region, early stop
+# ----------------------------------------------------------------------------------------------------
+
+
+def _grey_ssim(a, b):
+    from skimage.metrics import structural_similarity
+
+    from nstlab.color import luminance
+
+    grey = [luminance(x)[0, 0].double().numpy() for x in (a, b)]
+    return structural_similarity(grey[0], grey[1], data_range=1.0)
+
+
+def test_floors_keep_a_rainbow_style_from_erasing_the_content(hed):
+    """Two styles of benchmarks/quality.py at 64 px. The rainbow bands (nearly constant luminance) turn the
+    astronaut's light and dark around without the floors (correlation < 0, grey SSIM about 0); with them
+    the correlation stays at the luminance floor and the grey SSIM above the panel's goal of 0.15. The
+    strokes never get near either floor, so for them the floors change nothing, bit for bit."""
+    from nstlab.color import luminance
+
+    c = images.load("astronaut", size=64)
+    kw = dict(backbone=hed, size=64, steps=40, progress=False)
+
+    def rho(img):
+        return float(losses.correlation(luminance(img), luminance(c)))
+
+    plain = dict(luminance_floor=None, edge_floor=None)  # Gatys' objective
+    free = optimize.stylize(c, "bands", **plain, **kw).image
+    kept = optimize.stylize(c, "bands", **kw).image
+    assert rho(free) < 0 and rho(kept) > optimize.LUMINANCE_FLOOR - 0.05, (rho(free), rho(kept))
+    assert _grey_ssim(free, c) < 0.1 and _grey_ssim(kept, c) > 0.15, (
+        _grey_ssim(free, c),
+        _grey_ssim(kept, c),
+    )
+    strokes_free = optimize.stylize(c, "strokes", **plain, **kw)
+    strokes = optimize.stylize(c, "strokes", **kw)
+    assert torch.equal(strokes.image, strokes_free.image)
+    assert max(h["luminance"] for h in strokes.history) == 0.0
+
+
+def test_correlation_and_the_floor_penalty():
+    g = torch.Generator().manual_seed(3)
+    a, b = torch.rand(2, 1, 6, 7, generator=g, dtype=torch.float64), torch.rand(2, 1, 6, 7, generator=g)
+    ref = [np.corrcoef(a[i].flatten().numpy(), b[i].double().flatten().numpy())[0, 1] for i in range(2)]
+    torch.testing.assert_close(losses.correlation(a, b.double()), torch.tensor(ref, dtype=torch.float64))
+    torch.testing.assert_close(losses.correlation(a, 3 * a + 1), torch.ones(2, dtype=torch.float64))
+    torch.testing.assert_close(losses.correlation(a, -a), -torch.ones(2, dtype=torch.float64))
+    assert float(losses.correlation_floor(a, a, 0.9)) == 0.0  # rho = 1 is above any floor
+    assert float(losses.correlation_floor(a[:1], -a[:1], 0.5)) == pytest.approx(1.5**2)  # (0.5 - (-1))^2
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        losses.correlation_floor(a, a, 2.0)
+    ramp = torch.arange(12.0).reshape(1, 1, 3, 4)  # +4 per row down, +1 per column across
+    d = losses.gradients(ramp)
+    assert d.shape == (1, 2, 2, 3) and torch.all(d[:, 0] == 4) and torch.all(d[:, 1] == 1)
+
+
+def test_max_step_bounds_every_pixel_move_and_tol_stops_a_converged_run():
+    target = torch.full((1, 3, 4, 4), 0.9)
+
+    def objective(x):
+        value = (x - target).pow(2).sum()
+        return value, {"content": value}
+
+    images_seen = [torch.zeros(1, 3, 4, 4)]
+    capped = optimize.run(
+        images_seen[0], objective, 20, lr=1.0, progress=False, max_step=0.05,
+        callback=lambda step, img, rec: images_seen.append(img), callback_every=1,
+    )  # fmt: skip
+    moves = [float((b - a).abs().max()) for a, b in zip(images_seen, images_seen[1:], strict=False)]
+    assert max(moves) <= 0.05 + 1e-6 and capped.image.max() == pytest.approx(0.9, abs=0.05)
+    stopped = optimize.run(torch.zeros(1, 3, 4, 4), objective, 200, progress=False, tol=1e-3)
+    assert len(stopped.history) < 200 and stopped.history[-1]["content"] < 1e-6
+
+
+def test_pyramid_tol_ends_coarse_levels_early_and_keeps_the_last():
+    kw = dict(backbone="random-vgg16", progress=False, style_size=32)
+    result = optimize.stylize("chelsea", "waves", pyramid=(24, 48), steps=[40, 3], pyramid_tol=1.0, **kw)
+    sizes = [h["size"] for h in result.history]
+    assert sizes.count(24.0) == optimize.CONVERGENCE_WINDOW + 1 and sizes.count(48.0) == 3

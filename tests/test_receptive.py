@@ -109,3 +109,14 @@ def test_texture_wavelength_grows_with_blur_and_rejects_constants():
     assert receptive.texture_wavelength(coarse) > 1.5 * receptive.texture_wavelength(noise[..., :32, :32])
     with pytest.raises(ValueError, match="constant"):
         receptive.texture_wavelength(torch.full((1, 3, 8, 8), 0.5))
+
+
+def test_a_backbone_is_duck_typed_by_its_arch():
+    """receptive does not import backbones (no import circle): anything with ``.arch`` is a backbone."""
+    from types import SimpleNamespace
+
+    assert receptive.receptive_field(SimpleNamespace(arch="vgg19"), "pool5") == VGG19["pool5"]
+    with pytest.raises(TypeError, match="expected a Backbone or a backbone name"):
+        receptive.receptive_field(object(), "pool5")
+    with pytest.raises(ValueError, match="unknown backbone 'resnet50'"):
+        receptive.receptive_fields("resnet50")

@@ -329,25 +329,6 @@ def test_entropy_per_channel_shapes_and_constant_channel():
         stats.entropy(F, bins="sturges")
 
 
-def test_adain_entropy_change_measured_equals_exact():
-    content = rand(1, 4, 16, 16, seed=15) * torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64).view(
-        1, 4, 1, 1
-    )
-    style = rand(1, 4, 10, 10, seed=16).pow(3) * 3 + 1
-    change = stats.adain_entropy_change(content, style)
-    torch.testing.assert_close(change.measured, change.exact, atol=1e-9, rtol=0)
-    _, sc = stats.mean_std(content)
-    _, ss = stats.mean_std(style)
-    torch.testing.assert_close(change.exact, (ss / sc).log())
-
-
-def test_adain_entropy_change_rejects_a_constant_content_channel():
-    content = rand(3, 50, seed=17)
-    content[1] = 0.0
-    with pytest.raises(ValueError, match=r"channel\(s\) \[1\] are constant"):
-        stats.adain_entropy_change(content, rand(3, 40, seed=18))
-
-
 def test_shrinkage_mse_with_a_non_gaussian_sampler():
     """Rademacher features: S = I, Var(f_a f_b) = 1 off the diagonal and 0 on it, so with T = I the MSE is
     (1 - lam)^2 C (C - 1) / N exactly in expectation."""
@@ -415,3 +396,75 @@ def test_shrinkage_mse_equals_the_brute_force_error_of_each_lambda():
                 T = np.eye(C) * (np.trace(G) / C if target else 1.0)
                 errors.append((((1 - lam) * G + lam * T - cov.numpy()) ** 2).sum())
             assert mse == pytest.approx(np.mean(errors), rel=1e-9)
+
+
+# -------------------------------------------------------------------- entropy on a fixed grid
+
+
+@pytest.mark.parametrize("dist", ["norm", "gamma", "uniform"])
+def test_fixed_grid_entropy_matches_the_closed_form(dist):
+    frozen = {
+        "norm": scipy.stats.norm(scale=2.0),
+        "gamma": scipy.stats.gamma(a=3.0),
+        "uniform": scipy.stats.uniform(scale=4.0),
+    }[dist]
+    x = torch.as_tensor(frozen.rvs(size=200_000, random_state=np.random.default_rng(0)))
+    h = stats.entropy(x, bin_width=0.02).item()
+    assert h == pytest.approx(frozen.entropy(), abs=0.01)
+    assert h == pytest.approx(scipy.stats.differential_entropy(x.numpy()), abs=0.02)
+
+
+def test_entropy_is_shannon_entropy_plus_log_width():
+    x = torch.randn(3, 5000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    w = torch.tensor([0.1, 0.2, 0.05], dtype=torch.float64)
+    torch.testing.assert_close(stats.entropy(x, bin_width=w), stats.shannon_entropy(x, bin_width=w) + w.log())
+    for r in range(3):  # a per-channel width is the width of that row
+        assert stats.entropy(x[r], bin_width=float(w[r])).item() == pytest.approx(
+            stats.entropy(x, bin_width=w)[r].item()
+        )
+    span = x.amax(1) - x.amin(1)
+    torch.testing.assert_close(
+        stats.entropy(x, bins=40), stats.shannon_entropy(x, bins=40) + (span / 40).log()
+    )
+
+
+def test_shannon_entropy_with_bins_over_the_range_ignores_affine_maps():
+    x = torch.randn(20_000, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    for a, b in [(6.0, 1.0), (0.1, -3.0)]:
+        assert stats.shannon_entropy(a * x + b, bins=64).item() == pytest.approx(
+            stats.shannon_entropy(x, bins=64).item(), abs=1e-12
+        )
+
+
+def test_fixed_grid_entropy_shows_log_a_only_approximately():
+    x = torch.randn(200_000, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    for w, tol in [(0.05, 0.01), (2.0, None)]:
+        change = (stats.entropy(6 * x + 1, bin_width=w) - stats.entropy(x, bin_width=w)).item()
+        if tol is None:
+            assert (
+                abs(change - math.log(6)) > 0.1
+            )  # a grid coarser than the data: not equivariant by construction
+        else:
+            assert change == pytest.approx(math.log(6), abs=tol)
+
+
+def test_fixed_grid_entropy_change_of_a_distribution_with_an_atom():
+    gen = torch.Generator().manual_seed(4)
+    n, p0 = 100_000, 0.6
+    x = torch.where(torch.rand(n, generator=gen) < p0, 0.0, 3.0 + torch.randn(n, generator=gen)).double()
+    change = (
+        stats.shannon_entropy(2 * x + 1, bin_width=0.02) - stats.shannon_entropy(x, bin_width=0.02)
+    ).item()
+    assert change == pytest.approx((1 - p0) * math.log(2), abs=0.01)
+
+
+def test_entropy_bin_width_errors():
+    x = torch.randn(2, 100, dtype=torch.float64)
+    with pytest.raises(ValueError, match="not both"):
+        stats.entropy(x, bins=10, bin_width=0.1)
+    for bad in (0.0, -1.0, float("nan"), torch.ones(3)):
+        with pytest.raises(ValueError, match="bin_width"):
+            stats.shannon_entropy(x, bin_width=bad)
+    assert stats.entropy(torch.ones(50, dtype=torch.float64), bin_width=0.5).item() == pytest.approx(
+        math.log(0.5)
+    )

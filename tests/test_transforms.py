@@ -12,7 +12,7 @@ import torch.nn.functional as nnf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nstlab import losses, transforms
+from nstlab import losses, stats, transforms
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("NSTLAB_HYPOTHESIS_EXAMPLES", 25)), deadline=None, derandomize=True
@@ -101,6 +101,37 @@ def test_adain_bad_inputs():
 # -------------------------------------------------------------------- IN vs BN
 
 
+def test_adain_to_moments_is_adain_with_the_style_statistics():
+    content, style = rand(2, 5, 6, 7, seed=60), correlated(5, 90, seed=61)
+    mu_s, sd_s = stats.mean_std(style)
+    torch.testing.assert_close(
+        transforms.adain_to_moments(content, mu_s, sd_s), transforms.adain(content, style)
+    )
+    per_sample = transforms.adain_to_moments(content, mu_s.expand(2, -1), sd_s.expand(2, -1))
+    torch.testing.assert_close(per_sample, transforms.adain(content, style))
+    with pytest.raises(ValueError, match=r"style_mean must have shape \(5,\)"):
+        transforms.adain_to_moments(content, mu_s[:4], sd_s)
+
+
+def test_adain_entropy_change_measured_equals_exact():
+    content = rand(1, 4, 16, 16, seed=15) * torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64).view(
+        1, 4, 1, 1
+    )
+    style = rand(1, 4, 10, 10, seed=16).pow(3) * 3 + 1
+    change = transforms.adain_entropy_change(content, style)
+    torch.testing.assert_close(change.measured, change.exact, atol=1e-9, rtol=0)
+    _, sc = stats.mean_std(content)
+    _, ss = stats.mean_std(style)
+    torch.testing.assert_close(change.exact, (ss / sc).log())
+
+
+def test_adain_entropy_change_rejects_a_constant_content_channel():
+    content = rand(3, 50, seed=17)
+    content[1] = 0.0
+    with pytest.raises(ValueError, match=r"channel\(s\) \[1\] are constant"):
+        transforms.adain_entropy_change(content, rand(3, 40, seed=18))
+
+
 def test_instance_and_batch_norm_match_torch():
     F = rand(3, 4, 5, 6, seed=5) * 2 + 1
     torch.testing.assert_close(transforms.instance_norm(F), nnf.instance_norm(F, eps=1e-5))
@@ -160,7 +191,7 @@ def test_whiten_then_color_is_wct_and_whitening_gives_identity_covariance():
     content, style = correlated(4, 500, seed=11), correlated(4, 400, seed=12)
     Z = transforms.whiten(content, eps=1e-12)
     np.testing.assert_allclose(cov_np(Z), np.eye(4), atol=1e-8)
-    torch.testing.assert_close(transforms.color(Z, style), transforms.wct(content, style, eps=1e-12))
+    torch.testing.assert_close(transforms.coloring(Z, style), transforms.wct(content, style, eps=1e-12))
 
 
 def test_wct_with_fewer_positions_than_channels_matches_style_on_the_kept_subspace():
@@ -176,7 +207,7 @@ def test_wct_with_fewer_positions_than_channels_matches_style_on_the_kept_subspa
     np.testing.assert_allclose(U.T @ S_out @ U, U.T @ Ss @ U, atol=1e-8)
     centred = out.numpy() - out.numpy().mean(1, keepdims=True)
     np.testing.assert_allclose((np.eye(C) - P) @ centred, 0, atol=1e-8)  # and the output stays in it
-    torch.testing.assert_close(transforms.color(transforms.whiten(content, 1e-12), style), out)
+    torch.testing.assert_close(transforms.coloring(transforms.whiten(content, 1e-12), style), out)
 
 
 def test_wct_with_a_rank_deficient_style_reproduces_its_covariance():
@@ -265,70 +296,6 @@ def test_gaussian_ot_map_singular_content_needs_eps():
         transforms.gaussian_ot_map(content, style, eps=-1.0)
 
 
-# -------------------------------------------------------------------- colour
-
-
-def soft_image(seed: int, mean: tuple[float, float, float], scale: float) -> torch.Tensor:
-    """A (1, 3, 16, 16) image with correlated channels well inside [0, 1] (so clamping does nothing)."""
-    base = correlated(3, 256, seed=seed) * scale
-    base = base - base.mean(-1, keepdim=True) + torch.tensor(mean, dtype=torch.float64)[:, None]
-    return base.reshape(1, 3, 16, 16)
-
-
-@pytest.mark.parametrize("method", ["wct", "ot"])
-def test_color_transfer_matches_the_colour_covariance(method):
-    content, style = soft_image(29, (0.5, 0.4, 0.3), 0.03), soft_image(30, (0.3, 0.5, 0.6), 0.04)
-    out = transforms.color_transfer(content, style, method, eps=1e-10)
-    assert out.shape == content.shape and out.min() >= 0 and out.max() <= 1
-    np.testing.assert_allclose(cov_np(out), cov_np(style), rtol=1e-5, atol=1e-9)
-
-
-def test_color_transfer_adain_and_clamping():
-    content, style = soft_image(31, (0.5, 0.5, 0.5), 0.03), soft_image(32, (0.4, 0.6, 0.6), 0.03)
-    out = transforms.color_transfer(content, style, "adain")
-    torch.testing.assert_close(out, transforms.adain(content, style))  # nothing to clamp here
-    np.testing.assert_allclose(out.flatten(2).mean(-1).numpy(), style.flatten(2).mean(-1).numpy(), atol=1e-9)
-    bright = transforms.color_transfer(
-        content, style * 0 + torch.tensor([1.0, 0.0, 0.5]).view(1, 3, 1, 1) + 0.5 * style
-    )
-    assert bright.min() >= 0 and bright.max() <= 1
-    with pytest.raises(ValueError, match="unknown method"):
-        transforms.color_transfer(content, style, "histogram")
-    with pytest.raises(ValueError, match=r"must have shape \(B, 3, H, W\)"):
-        transforms.color_transfer(content[:, :2], style)
-
-
-def test_yiq_roundtrip_and_gray_axis():
-    img = torch.rand(2, 3, 5, 4, generator=torch.Generator().manual_seed(33), dtype=torch.float64)
-    torch.testing.assert_close(transforms.yiq_to_rgb(transforms.rgb_to_yiq(img)), img)
-    gray = img[:, :1].expand(-1, 3, -1, -1)
-    yiq = transforms.rgb_to_yiq(gray)
-    torch.testing.assert_close(yiq[:, 0], img[:, 0])
-    assert yiq[:, 1:].abs().max().item() < 1e-12
-
-
-def test_preserve_luminance_color_takes_y_from_stylized_and_iq_from_content():
-    content, stylized = soft_image(34, (0.5, 0.4, 0.3), 0.03), soft_image(35, (0.4, 0.5, 0.6), 0.05)
-    out = transforms.preserve_luminance_color(stylized, content)
-    yo, ys, yc = (transforms.rgb_to_yiq(t) for t in (out, stylized, content))
-    torch.testing.assert_close(yo[:, 0], ys[:, 0])
-    torch.testing.assert_close(yo[:, 1:], yc[:, 1:])
-    with pytest.raises(ValueError, match="same size"):
-        transforms.preserve_luminance_color(stylized[..., :8], content)
-
-
-def test_match_luminance_gives_the_style_luminance_the_content_moments():
-    content, style = soft_image(36, (0.5, 0.4, 0.3), 0.03), soft_image(37, (0.2, 0.3, 0.4), 0.08)
-    gray = transforms.match_luminance(style, content)
-    assert gray.shape == style.shape
-    torch.testing.assert_close(gray[:, 0], gray[:, 2])
-    y, yc = gray[:, 0].flatten(), transforms.rgb_to_yiq(content)[:, 0].flatten()
-    assert y.mean().item() == pytest.approx(yc.mean().item(), abs=1e-10)
-    assert y.std(correction=0).item() == pytest.approx(yc.std(correction=0).item(), rel=1e-6)
-    ys = transforms.rgb_to_yiq(style)[:, 0].flatten()
-    assert np.corrcoef(y.numpy(), ys.numpy())[0, 1] == pytest.approx(1.0)  # same picture, affinely changed
-
-
 @SETTINGS
 @given(
     C=st.integers(1, 8),
@@ -378,3 +345,78 @@ def test_in_vs_bn_spreads_ignore_dead_channels():
     assert r.in_std[0, 1].item() == 0.0 and r.in_spread.item() < 1e-3
     with pytest.raises(ValueError, match="constant"):
         transforms.in_vs_bn(torch.zeros(2, 3, 4, 4))
+
+
+# ------------------------------------------------ WCT coloring when directions are dropped (N < C)
+
+
+def _li_feature_wct(content: np.ndarray, style: np.ndarray, tol: float = 1e-5) -> np.ndarray:
+    """Li et al.'s feature_wct (their Torch code), population covariances: whiten with the content's top k
+    eigenpairs, color with the style's top k, k = min(#eigenvalues above tol on each side)."""
+    mu_c, mu_s = content.mean(1, keepdims=True), style.mean(1, keepdims=True)
+    Dc, Ds = content - mu_c, style - mu_s
+    lc, Ec = np.linalg.eigh(Dc @ Dc.T / Dc.shape[1])
+    ls, Es = np.linalg.eigh(Ds @ Ds.T / Ds.shape[1])
+    k = min(int((lc > tol).sum()), int((ls > tol).sum()))
+    Ec, lc, Es, ls = Ec[:, -k:], lc[-k:], Es[:, -k:], ls[-k:]
+    return (Es * np.sqrt(ls)) @ Es.T @ (Ec / np.sqrt(lc)) @ Ec.T @ Dc + mu_s
+
+
+def _best_rank_k(S: np.ndarray, k: int) -> np.ndarray:
+    lam, E = np.linalg.eigh(S)
+    return (E[:, -k:] * lam[-k:]) @ E[:, -k:].T
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_wct_style_subspace_is_li_et_als_truncation(seed):
+    Xc, Xs = correlated(16, 6, seed), correlated(16, 40, seed + 7)
+    out = transforms.wct(Xc, Xs, eps=0.0, subspace="style")
+    np.testing.assert_allclose(out.numpy(), _li_feature_wct(Xc.numpy(), Xs.numpy()), atol=1e-8)
+
+
+@pytest.mark.parametrize("N, Ns", [(6, 40), (12, 9), (30, 200)])
+def test_wct_aligned_subspace_reaches_the_eckart_young_optimum(N, Ns):
+    C = 24
+    Xc, Xs = correlated(C, N, 3), correlated(C, Ns, 4)
+    S_c, S_s = stats.covariance(Xc).numpy(), stats.covariance(Xs).numpy()
+    k = min(np.linalg.matrix_rank(S_c), np.linalg.matrix_rank(S_s))
+    T = transforms.wct_matrix(Xc, Xs, eps=0.0, subspace="aligned")
+    A = T.A[0].numpy()
+    np.testing.assert_allclose(A @ S_c @ A.T, _best_rank_k(S_s, k), atol=1e-8 * np.abs(S_s).max())
+    best = np.linalg.norm(S_s - _best_rank_k(S_s, k))
+    for subspace in ("content", "style"):  # every other map is at least as far from S_s (Eckart-Young)
+        B = transforms.wct_matrix(Xc, Xs, eps=0.0, subspace=subspace).A[0].numpy()
+        assert np.linalg.norm(S_s - B @ S_c @ B.T) >= best * (1 - 1e-9)
+
+
+def test_wct_content_subspace_output_stays_in_the_content_span():
+    Xc, Xs = correlated(20, 8, 5), correlated(20, 100, 6)
+    out = transforms.wct(Xc, Xs, eps=0.0)  # the default: subspace="content"
+    Dc = (Xc - Xc.mean(1, keepdim=True)).numpy()
+    P = Dc @ np.linalg.pinv(Dc)  # projector on the span of the centred content
+    Do = (out - out.mean(1, keepdim=True)).numpy()
+    np.testing.assert_allclose(P @ Do, Do, atol=1e-8 * np.abs(Do).max())
+    S_s = stats.covariance(Xs).numpy()
+    np.testing.assert_allclose(stats.covariance(out).numpy(), P @ S_s @ P, atol=1e-8 * np.abs(S_s).max())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_wct_subspaces_agree_at_full_rank_and_keep_dtype(dtype):
+    Xc, Xs = correlated(8, 200, 1, dtype), correlated(8, 150, 2, dtype)
+    outs = {s: transforms.wct(Xc, Xs, subspace=s) for s in transforms.WCT_SUBSPACES}
+    for s, out in outs.items():
+        assert out.dtype == dtype, s
+        torch.testing.assert_close(
+            out, outs["content"], atol=1e-3 if dtype == torch.float32 else 1e-9, rtol=0
+        )
+
+
+def test_wct_subspace_batched_equals_per_sample_and_rejects_unknown_names():
+    Fc = rand(2, 10, 3, 2, seed=8)  # N = 6 < C = 10
+    Fs = rand(1, 10, 5, 5, seed=9)
+    for s in ("style", "aligned"):
+        batched = transforms.wct(Fc, Fs, subspace=s)
+        for b in range(2):
+            torch.testing.assert_close(batched[b : b + 1], transforms.wct(Fc[b : b + 1], Fs, subspace=s))
+    with pytest.raises(ValueError, match="subspace"):
+        transforms.wct(Fc, Fs, subspace="li")

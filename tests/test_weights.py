@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from nstlab import backbones, cli, weights
+from nstlab import backbones, cli, layers, weights
 
 
 def test_conv1_1_equals_a_convolution_computed_from_the_h5_arrays(hed):
@@ -80,7 +80,7 @@ def test_vgg19_loads_from_a_state_dict_in_a_temporary_torch_home(tmp_path, monke
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     g = torch.Generator().manual_seed(3)
     state = {}
-    for index, (_, kind, c_in, c_out) in enumerate(backbones.vgg_layers("vgg19")):
+    for index, (_, kind, c_in, c_out) in enumerate(layers.vgg_layers("vgg19")):
         if kind == "conv":
             state[f"features.{index}.weight"] = torch.randn(c_out, c_in, 3, 3, generator=g) * 0.01
             state[f"features.{index}.bias"] = torch.randn(c_out, generator=g) * 0.01

@@ -100,6 +100,21 @@ def test_layer_choice_scales_by_hand():
         demo.update("relu9_9")
 
 
+def test_precomputed_layer_frames_feed_the_layer_choice_demo():
+    sets = {"relu1_1": ["relu1_1"], "up to relu3_1": ["relu1_1", "relu2_1", "relu3_1"]}
+    content = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    frames = widgets.precompute_layer_frames(
+        content, "strokes", layer_sets=sets, size=32, steps=2, backbone="random-vgg16"
+    )
+    assert list(frames) == list(sets)
+    assert all(f.shape == (1, 3, 32, 32) and 0 <= f.min() and f.max() <= 1 for f in frames.values())
+    assert not torch.equal(frames["relu1_1"], frames["up to relu3_1"])  # other layers, other picture
+    demo = widgets.LayerChoiceDemo("random-vgg16", frames=frames, content=content, layer_sets=sets)
+    check_view(demo.update("up to relu3_1"))
+    with pytest.raises(ValueError, match="layer_sets is empty"):
+        widgets.precompute_layer_frames(content, "strokes", layer_sets={}, size=32, steps=1)
+
+
 def test_layer_choice_widget_reacts():
     w = widgets.LayerChoiceDemo().widget()
     deep = w.result.numbers["S_eff"]
@@ -154,6 +169,14 @@ def test_adain_widget_reacts_and_decodes(adain_demo):
 
 
 # ---------------------------------------------------------------------------------------------------
+
+
+def test_demos_reject_features_of_two_layers_and_a_decoder_that_is_not_callable():
+    for demo in (widgets.AdaINDemo, widgets.WCTDemo):
+        with pytest.raises(ValueError, match="content has C = 4 channels, style C = 5; use one layer"):
+            demo.from_features(rand(4, 30), rand(5, 30, seed=1))
+        with pytest.raises(TypeError, match="decode must be a callable"):
+            demo.from_features(rand(4, 30), rand(4, 30, seed=1), decode="resize")
 
 
 def test_wct_whitens_and_colors_like_the_library():

@@ -56,11 +56,30 @@ from .set11_gatys import (
     check_stylize_loop,
     check_stylize_loop_vgg,
     check_tv_loss,
+    content_loss_reference,
+    gatys_loss_reference,
+    gram_style_loss_reference,
     loop_reference,
+    preprocess_reference,
     tiny_network,
 )
-from .set12_fast import check_adain_layer, check_decoder_loss, check_fast_transfer, check_train_decoder
-from .set13_color import check_luminance, check_match_luminance, check_preserve_color, check_reinhard
+from .set12_fast import (
+    check_adain_layer,
+    check_decoder_loss,
+    check_fast_transfer,
+    check_train_decoder,
+    decoder_loss_reference,
+    tiny_decoder,
+    tiny_encoder,
+    train_reference,
+)
+from .set13_color import (
+    check_luminance,
+    check_match_luminance,
+    check_preserve_color,
+    check_reinhard,
+    stand_in_transfer,
+)
 
 __all__ = [
     "TIE_RULE",
@@ -110,12 +129,21 @@ __all__ = [
     "check_wct",
     "check_whiten",
     "check_whiten_pca",
+    "content_loss_reference",
+    "decoder_loss_reference",
     "difference",
     "dominant_frequencies",
+    "gatys_loss_reference",
+    "gram_style_loss_reference",
     "loop_reference",
     "optimal_lambda_reference",
+    "preprocess_reference",
     "receptive_field_reference",
     "say",
+    "stand_in_transfer",
+    "tiny_decoder",
+    "tiny_encoder",
     "tiny_network",
+    "train_reference",
     "verdict",
 ]

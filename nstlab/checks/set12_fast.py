@@ -45,7 +45,7 @@ def _init(module: nn.Conv2d, gen: torch.Generator, bias: float) -> None:
         module.bias.fill_(bias)
 
 
-class TinyEncoder(nn.Module):
+class _TinyEncoder(nn.Module):
     """f: image (B, 3, H, W) -> [phi_1 (B, 4, H, W), phi_2 (B, 6, H/2, W/2)], shallow to deep: ReLU after a
     3x3 convolution, 2x2 average pooling, ReLU after a second 3x3 convolution. AdaIN acts on the last."""
 
@@ -62,7 +62,7 @@ class TinyEncoder(nn.Module):
         return [phi1, torch.relu(self.conv2(nnf.avg_pool2d(phi1, 2)))]
 
 
-class TinyDecoder(nn.Module):
+class _TinyDecoder(nn.Module):
     """g: features (B, 6, h, w) -> image (B, 3, 2h, 2w): 3x3 convolution, ReLU, nearest upsampling by 2,
     3x3 convolution. Untrained, its output strays outside [0, 1] (as a decoder's does in training)."""
 
@@ -78,14 +78,14 @@ class TinyDecoder(nn.Module):
         return self.conv2(nnf.interpolate(torch.relu(self.conv1(features)), scale_factor=2.0))
 
 
-def tiny_encoder(seed: int = 1200) -> TinyEncoder:
-    """A fresh seeded :class:`TinyEncoder` (its weights require gradients, as a new module's do)."""
-    return TinyEncoder(seed)
+def tiny_encoder(seed: int = 1200) -> _TinyEncoder:
+    """A fresh seeded :class:`_TinyEncoder` (its weights require gradients, as a new module's do)."""
+    return _TinyEncoder(seed)
 
 
-def tiny_decoder(seed: int = 1201) -> TinyDecoder:
-    """A fresh seeded :class:`TinyDecoder`."""
-    return TinyDecoder(seed)
+def tiny_decoder(seed: int = 1201) -> _TinyDecoder:
+    """A fresh seeded :class:`_TinyDecoder`."""
+    return _TinyDecoder(seed)
 
 
 def _images(gen: torch.Generator, b: int, h: int, w: int) -> Tensor:
@@ -97,7 +97,9 @@ def _images(gen: torch.Generator, b: int, h: int, w: int) -> Tensor:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _moments(x: Tensor, eps: float, dims=(2, 3), correction: int = 0, eps_on_std: bool = False):
+def _moments(
+    x: Tensor, eps: float, dims: tuple[int, ...] = (2, 3), correction: int = 0, eps_on_std: bool = False
+) -> tuple[Tensor, Tensor]:
     """(mu, sigma) over ``dims``, kept for broadcasting: the ways AdaIN gets its statistics wrong."""
     var = x.var(dims, keepdim=True, correction=correction)
     return x.mean(dims, keepdim=True), (var.sqrt() + eps if eps_on_std else (var + eps).sqrt())
@@ -107,8 +109,8 @@ def _adain(
     content: Tensor,
     style: Tensor,
     eps: float = EPS,
-    dims=(2, 3),
-    style_dims=None,
+    dims: tuple[int, ...] = (2, 3),
+    style_dims: tuple[int, ...] | None = None,
     form: str = "ok",
     **kw: Any,
 ) -> Tensor:
@@ -177,7 +179,16 @@ def check_adain_layer(student_fn: Callable[..., Any]) -> bool:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _forward(encoder, decoder, content, style, alpha, eps=EPS, where="features", alpha_on="adain"):
+def _forward(
+    encoder: nn.Module,
+    decoder: nn.Module,
+    content: Tensor,
+    style: Tensor,
+    alpha: float,
+    eps: float = EPS,
+    where: str = "features",
+    alpha_on: str = "adain",
+) -> Tensor:
     """A forward variant: blend ``where`` ("features", "pixels", "decoded", "none", "images");
     ``alpha_on`` "adain" (right) or "content" (alpha and 1 - alpha exchanged)."""
     with torch.no_grad():
@@ -244,7 +255,15 @@ def _mean_std(x: Tensor, eps: float, correction: int = 0) -> tuple[Tensor, Tenso
     return flat.mean(-1), (flat.var(-1, correction=correction) + eps).sqrt()
 
 
-def _loss(encoder, decoder, content, style, style_weight=1.0, eps=EPS, **wrong: Any) -> Tensor:
+def _loss(
+    encoder: nn.Module,
+    decoder: nn.Module,
+    content: Tensor,
+    style: Tensor,
+    style_weight: float = 1.0,
+    eps: float = EPS,
+    **wrong: Any,
+) -> Tensor:
     """Huang & Belongie's L = L_c + style_weight L_s, or a variant named by one of ``wrong``'s keys:
     pixels, content_target, last_only, correction, no_eps, clamp, summed, means_only, no_style, weight."""
     sq = (lambda a, b: (a - b).pow(2).sum()) if wrong.get("summed") else nnf.mse_loss
@@ -358,7 +377,7 @@ def train_reference(
     return losses
 
 
-def _train_case(seed: int) -> tuple[TinyEncoder, TinyDecoder, list[tuple[Tensor, Tensor]]]:
+def _train_case(seed: int) -> tuple[_TinyEncoder, _TinyDecoder, list[tuple[Tensor, Tensor]]]:
     """A fresh encoder (weights requiring gradients), decoder and 5 batches of tiny crops."""
     gen = torch.Generator().manual_seed(seed)
     batches = [(_images(gen, 2, 8, 8), _images(gen, 2, 10, 8)) for _ in range(5)]

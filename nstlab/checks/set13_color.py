@@ -76,7 +76,14 @@ def check_luminance(student_fn: Callable[..., Any]) -> bool:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _matched(style: Tensor, content: Tensor, w=color.REC601, dims=(2, 3), correction=0, form="ok") -> Tensor:
+def _matched(
+    style: Tensor,
+    content: Tensor,
+    w: tuple[float, float, float] = color.REC601,
+    dims: tuple[int, ...] = (2, 3),
+    correction: int = 0,
+    form: str = "ok",
+) -> Tensor:
     """A variant of Y_s' = (sigma_c / sigma_s)(Y_s - mu_s) + mu_c: statistics over ``dims``; ``form`` "ok",
     "none" (Y_s as it is), "swap" (content moved to the style), "ratio" (sigma_s / sigma_c), "mean"."""
     ys, yc = _weighted(style, w), _weighted(content, w)
@@ -223,7 +230,15 @@ def check_preserve_color(student_fn: Callable[..., Any]) -> bool:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _reinhard(source: Tensor, target: Tensor, space="lab", dims=(2, 3), correction=0, form="ok", clamp=True):
+def _reinhard(
+    source: Tensor,
+    target: Tensor,
+    space: str = "lab",
+    dims: tuple[int, ...] = (2, 3),
+    correction: int = 0,
+    form: str = "ok",
+    clamp: bool = True,
+) -> Tensor:
     """A variant of Reinhard's transfer: moments over ``dims`` in ``space`` ("lab" or "rgb"); ``form``
     "ok", "ratio" (sigma_s / sigma_t), "mean" (means only), "swap" (target moved to the source)."""
     if form == "swap":

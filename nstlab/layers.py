@@ -1,0 +1,39 @@
+"""The VGG layer table (Simonyan & Zisserman 2015, "Very Deep Convolutional Networks", table 1, configs D
+and E) and layer weightings: plain data that :mod:`nstlab.backbones` builds networks from and
+:mod:`nstlab.receptive` does arithmetic on, with no torch module behind it.
+
+Layers are named ``conv{b}_{i}`` (3x3 convolution, stride 1, padding 1), ``relu{b}_{i}`` and ``pool{b}``
+(2x2 max pooling, stride 2), block b = 1..5 with ``CONVS_PER_BLOCK[arch][b - 1]`` convolutions of
+``WIDTHS[b - 1]`` channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+WIDTHS = (64, 128, 256, 512, 512)
+
+
+def vgg_layers(arch: str) -> list[tuple[str, str, int, int]]:
+    """The named layer list of a VGG: (name, kind, in_channels, out_channels), kind conv/relu/pool."""
+    if arch not in CONVS_PER_BLOCK:
+        raise ValueError(f"unknown VGG architecture {arch!r}; choose one of {', '.join(CONVS_PER_BLOCK)}")
+    layers, c_in = [], 3
+    for b, (n, width) in enumerate(zip(CONVS_PER_BLOCK[arch], WIDTHS, strict=True), start=1):
+        for i in range(1, n + 1):
+            layers += [(f"conv{b}_{i}", "conv", c_in, width), (f"relu{b}_{i}", "relu", width, width)]
+            c_in = width
+        layers.append((f"pool{b}", "pool", width, width))
+    return layers
+
+
+def layer_weights(layers: str | Iterable[str] | Mapping[str, float]) -> dict[str, float]:
+    """``{name: weight}`` from a name, a list of names (weight 1 each) or a mapping; weights must be
+    non-negative with a positive sum."""
+    if isinstance(layers, str):
+        layers = [layers]
+    weights = dict(layers) if isinstance(layers, Mapping) else {n: 1.0 for n in layers}
+    if not weights or sum(weights.values()) <= 0 or min(weights.values()) < 0:
+        raise ValueError(f"need at least one layer, weights >= 0 and a positive sum; got {weights}")
+    return weights

@@ -1,0 +1,226 @@
+"""The site tooling without a browser: the course runner (tools/run_course.py), the staging of executed
+notebooks for Sphinx (tools/build_site.py: widgets to stills, repository links, helper cells), the
+nbgrader metadata (tools/nbgrader_course.py) and the link check of the browser test (sitecheck)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+import build_site  # noqa: E402
+import nbgrader_course  # noqa: E402
+import run_course  # noqa: E402
+import sitecheck  # noqa: E402
+
+
+def png_bytes() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 10, 10)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def notebook_showing(widget, before: str = "before", after: str = "after") -> nbformat.NotebookNode:
+    """A notebook whose one code cell printed ``before``, displayed ``widget``, printed ``after``, with the
+    widget state as ipywidgets itself serializes it (what nbclient stores in the metadata)."""
+    from ipywidgets.embed import dependency_state
+
+    view = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
+    cell = nbformat.v4.new_code_cell("demo.widget()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=before + "\n"),
+        nbformat.v4.new_output(
+            "display_data", data={build_site.WIDGET_VIEW: view, "text/plain": "VBox(...)"}
+        ),
+        nbformat.v4.new_output("stream", name="stdout", text=after + "\n"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    state = {"version_major": 2, "version_minor": 0, "state": dependency_state(widget)}
+    nb.metadata["widgets"] = {build_site.WIDGET_STATE: state}
+    return nb
+
+
+def test_a_widget_view_becomes_its_picture_and_a_note_naming_the_controls():
+    import ipywidgets
+    from IPython.display import Image
+
+    out = ipywidgets.Output()
+    out.append_display_data(Image(data=png_bytes(), format="png"))
+    alpha = ipywidgets.FloatSlider(value=0.25, min=0, max=1, description="alpha")
+    layer = ipywidgets.Dropdown(options=["relu1_1", "relu3_1"], value="relu3_1", description="layer:")
+    nb = build_site.widgets_to_pictures(notebook_showing(ipywidgets.VBox([alpha, layer, out])))
+
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["stream", "display_data", "display_data", "stream"]
+    assert base64.b64decode(outputs[1].data["image/png"]) == png_bytes()
+    note = outputs[2].data["text/markdown"]
+    assert "`alpha = 0.25`" in note and "`layer = relu3_1`" in note and "make lab" in note
+    assert "widgets" not in nb.metadata, "no widget state left: no page loads the widget scripts"
+    assert not any(build_site.WIDGET_VIEW in o.get("data", {}) for o in outputs)
+
+
+def test_a_progress_bar_becomes_one_line_of_text():
+    import ipywidgets
+
+    bar = ipywidgets.HBox(
+        [ipywidgets.HTML("stylize:"), ipywidgets.FloatProgress(value=30, max=120), ipywidgets.HTML("30/120")]
+    )
+    outputs = build_site.widgets_to_pictures(notebook_showing(bar)).cells[0].outputs
+    assert [o.output_type for o in outputs] == ["stream"] * 3
+    assert outputs[1].text == "stylize: 25% 30/120\n"
+
+
+def test_links_to_unpublished_repository_files_become_text():
+    published = {"notebooks/01_gram.ipynb", "notebooks/glossary.md", "solutions/answers/01_gram.md"}
+    text = (
+        "[next](01_gram.ipynb) [term](glossary.md#l-bfgs) [answers](../solutions/answers/01_gram.md) "
+        "[here](#top) [web](https://example.org/x.py) ![fig](../nstlab/data/x.png) "
+        "[code](../nstlab/stats.py) [all](../solutions/)"
+    )
+    out = build_site.repository_links_to_text(text, "notebooks/00_start.ipynb", published)
+    kept = "[next](01_gram.ipynb) [term](glossary.md#l-bfgs) [answers](../solutions/answers/01_gram.md) "
+    kept += "[here](#top) [web](https://example.org/x.py) ![fig](../nstlab/data/x.png) "
+    assert out.startswith(kept)
+    assert out.endswith(
+        "code (in the course repository: `nstlab/stats.py`) all (in the course repository: `solutions/`)"
+    )
+
+
+def test_helper_cells_are_folded():
+    hidden = nbformat.v4.new_code_cell("plot()", metadata={"jupyter": {"source_hidden": True}})
+    tagged = nbformat.v4.new_code_cell("plot()", metadata={"tags": ["helper"]})
+    plain = nbformat.v4.new_code_cell("x = 1")
+    nb = build_site.fold_helper_cells(nbformat.v4.new_notebook(cells=[hidden, tagged, plain]))
+    assert [c.metadata.get("tags", []) for c in nb.cells] == [["hide-input"], ["helper", "hide-input"], []]
+
+
+def test_fingerprint_changes_with_the_bytes_and_the_budget(tmp_path):
+    path = tmp_path / "a.ipynb"
+    path.write_text("one")
+    first = run_course.fingerprint(path, "ci")
+    assert first != run_course.fingerprint(path, "laptop")
+    path.write_text("two")
+    assert first != run_course.fingerprint(path, "ci")
+
+
+def _write(path: Path, *sources: str, tags: dict[int, list[str]] | None = None) -> Path:
+    cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    for index, cell_tags in (tags or {}).items():
+        cells[index].metadata["tags"] = cell_tags
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_run_keeps_an_executed_copy_with_figures_and_honours_nbval_tags(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # as tests/conftest.py sets it: must not reach the kernel
+    monkeypatch.setenv("NSTLAB_BUDGET", "ci")
+    source = _write(
+        tmp_path / "notebooks" / "01_x.ipynb",
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()",
+        "1 / 0",
+        "raise ValueError('expected')",
+        "print('end')",
+        tags={1: ["nbval-skip"], 2: ["nbval-raises-exception"]},
+    )
+    result = run_course.run(source, tmp_path / "out", tmp_path)
+    assert result.ok, result.error
+    nb = nbformat.read(result.executed, as_version=4)
+    assert result.executed == tmp_path / "out" / "notebooks" / "01_x.ipynb"
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[0].outputs), "the figure is kept"
+    assert nb.cells[1].outputs == [], "an nbval-skip cell is not run"
+    assert nb.cells[2].outputs[0].ename == "ValueError"
+    assert nb.cells[3].outputs[0].text == "end\n"
+    assert run_course.is_fresh(source, tmp_path / "out", tmp_path, budget="ci")
+    assert not run_course.is_fresh(source, tmp_path / "out", tmp_path, budget="laptop")
+
+
+def test_run_stops_at_the_first_error_and_names_the_cell(tmp_path):
+    source = _write(tmp_path / "exercises" / "02_y.ipynb", "x = 1", "x / 0", "print('never')")
+    stale = run_course.executed_path(source, tmp_path / "out", tmp_path)
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    result = run_course.run(source, tmp_path / "out", tmp_path)
+    assert not result.ok
+    assert "02_y.ipynb, cell 1 raised" in result.error and "ZeroDivisionError" in result.error
+    assert not stale.exists(), "a failed run leaves no executed copy"
+
+
+def test_nbgrader_roles_from_the_markers():
+    solution = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Set"),
+            nbformat.v4.new_markdown_cell("<!-- SOLUTION ONLY -->\nthe worked version"),
+            nbformat.v4.new_code_cell(
+                "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
+            ),
+            nbformat.v4.new_code_cell("assert checks.check_f(f)"),
+            nbformat.v4.new_markdown_cell(
+                "**Your answer:**\n\n### BEGIN SOLUTION\nbecause\n### END SOLUTION"
+            ),
+            nbformat.v4.new_code_cell("checks.check_f(f)  # printed, not graded"),
+        ]
+    )
+    for i, cell in enumerate(solution.cells):
+        cell["id"] = f"c{i:02d}"
+    source = nbgrader_course.nbgrader_source(solution)
+    roles = [c.metadata.get("nbgrader", {}) for c in source.cells]
+    assert len(source.cells) == 5, "the solution-only cell is dropped"
+    assert [(r.get("solution"), r.get("grade"), r.get("locked")) for r in roles] == [
+        (None, None, None),
+        (True, False, False),
+        (False, True, True),
+        (True, True, False),
+        (None, None, None),
+    ]
+    assert [r.get("grade_id") for r in roles if r] == ["answer-c02", "test-c03", "written-c04"]
+    nbgrader_format = pytest.importorskip("nbgrader.nbgraderformat")
+    nbgrader_format.MetadataValidator().validate_nb(source)
+
+
+def test_link_check_finds_missing_files_and_anchors(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "index.html").write_text('<h1 id="top">x</h1>')
+    (tmp_path / "notebooks" / "a.html").write_text('<section id="gram-matrix"></section>')
+    (tmp_path / "_static" / "x.html").write_text("")
+    assert sitecheck.site_pages(tmp_path) == ["index.html", "notebooks/a.html"]
+    base = "http://127.0.0.1:8000/"
+    links = [
+        base + "notebooks/a.html#gram-matrix",
+        base + "index.html#top",
+        base,
+        "https://example.org/missing.html",
+        base + "notebooks/b.html",
+        base + "notebooks/a.html#l-bfgs",
+    ]
+    problems = sitecheck.broken_links(tmp_path, base, "index.html", links, {})
+    assert problems == [
+        "index.html: broken link to notebooks/b.html (no such file)",
+        "index.html: broken link to notebooks/a.html#l-bfgs (no such anchor)",
+    ]
+
+
+def test_binder_installs_the_package_and_fetches_the_weights_at_build_time():
+    import os
+    import re
+    import subprocess
+
+    requirements = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+    assert any(re.fullmatch(r"(-e\s+)?\.", line.strip()) for line in requirements), "install this package"
+    post_build = ROOT / "binder" / "postBuild"
+    assert os.access(post_build, os.X_OK), "repo2docker runs postBuild only when it is executable"
+    subprocess.run(["bash", "-n", str(post_build)], check=True)
+    assert re.search(r"^nstlab weights fetch\b", post_build.read_text(), re.MULTILINE)
