@@ -2,14 +2,18 @@
 PyTorch NST tutorial (Jacobson, "Neural Transfer Using PyTorch"), on the same weights, size and steps,
 in the same process; and the fraction of this machine's measured convolution throughput achieved.
 
-    python benchmarks/gatys.py [--size 256] [--steps 40] [--threads 2]
+    python benchmarks/gatys.py [--size 256] [--steps 30] [--rounds 3] [--threads 2]
 
-One step is one forward and backward pass (one L-BFGS function evaluation) in both.
+One step is one forward and backward pass (one function evaluation) in both, with Adam and with L-BFGS
+(the tutorial's loop is kept and only its optimizer swapped for Adam). The two recipes run alternately,
+``--rounds`` times each, and the ratio is the median of the per-round ratios, so a change in the
+machine's load between runs affects both sides.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
@@ -73,14 +77,15 @@ def tutorial_model(net, style_img, content_img, content_layers, style_layers):
     return model, style_losses, content_losses
 
 
-def run_tutorial(net, content_img, style_img, steps, style_weight=1e6, content_weight=1):
+def run_tutorial(net, content_img, style_img, steps, optimizer="lbfgs", style_weight=1e6, content_weight=1):
+    """Seconds per function evaluation of the tutorial's loop (its L-BFGS, or the same loop with Adam)."""
     model, style_losses, content_losses = tutorial_model(
         net, style_img, content_img, optimize.CONTENT_LAYERS, optimize.STYLE_LAYERS
     )
     input_img = content_img.clone().requires_grad_(True)
     model.eval()
     model.requires_grad_(False)
-    optimizer = torch.optim.LBFGS([input_img])
+    opt = torch.optim.LBFGS([input_img]) if optimizer == "lbfgs" else torch.optim.Adam([input_img], lr=0.02)
     run = [0]
     start = time.perf_counter()
     while run[0] < steps:
@@ -88,7 +93,7 @@ def run_tutorial(net, content_img, style_img, steps, style_weight=1e6, content_w
         def closure():
             with torch.no_grad():
                 input_img.clamp_(0, 1)
-            optimizer.zero_grad()
+            opt.zero_grad()
             model(input_img)
             style_score = sum(sl.loss for sl in style_losses) * style_weight
             content_score = sum(cl.loss for cl in content_losses) * content_weight
@@ -97,8 +102,17 @@ def run_tutorial(net, content_img, style_img, steps, style_weight=1e6, content_w
             run[0] += 1
             return style_score + content_score
 
-        optimizer.step(closure)
+        opt.step(closure)
     return (time.perf_counter() - start) / run[0]
+
+
+def run_nstlab(net, content_img, style_img, steps, optimizer="lbfgs"):
+    """Seconds per step of ``optimize.stylize`` (one function evaluation per step with either optimizer)."""
+    size = max(content_img.shape[-2:])
+    result = optimize.stylize(
+        content_img, style_img, backbone=net, steps=steps, size=size, optimizer=optimizer, progress=False
+    )
+    return result.seconds / steps
 
 
 # ---- FLOPs and the machine's conv throughput -----------------------------------------------------------
@@ -133,7 +147,8 @@ def measured_peak() -> float:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--size", type=int, default=256)
-    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=3, help="alternating runs of each recipe per optimizer")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -143,19 +158,29 @@ def main() -> None:
     style = F.interpolate(images.load("strokes", size=args.size), size=content.shape[-2:], mode="bilinear")
 
     peak = measured_peak()
-    ours = optimize.stylize(content, style, backbone=net, steps=args.steps, size=args.size, progress=False)
-    ours_step = ours.seconds / args.steps
-    tutorial_step = run_tutorial(net, content, style, args.steps)
     flops = conv_flops(net, *content.shape[-2:], [*optimize.CONTENT_LAYERS, *optimize.STYLE_LAYERS])
     print(
-        f"size {content.shape[-1]}x{content.shape[-2]}, {args.steps} steps, {args.threads} threads, "
-        f"measured conv peak {peak:.0f} GFLOP/s, {flops / 1e9:.1f} GFLOP per step"
+        f"size {content.shape[-1]}x{content.shape[-2]}, {args.steps} steps x {args.rounds} rounds, "
+        f"{args.threads} threads, measured conv peak {peak:.0f} GFLOP/s, {flops / 1e9:.1f} GFLOP per step\n"
     )
-    print("| recipe | s / step | GFLOP/s | fraction of peak |")
-    print("| --- | --- | --- | --- |")
-    for name, t in [("nstlab.optimize.stylize", ours_step), ("PyTorch tutorial recipe", tutorial_step)]:
-        print(f"| {name} | {t:.3f} | {flops / t / 1e9:.0f} | {flops / t / 1e9 / peak:.0%} |")
-    print(f"ratio tutorial / nstlab: {tutorial_step / ours_step:.2f}")
+    print(
+        "| optimizer | recipe | s / step (median of rounds) | GFLOP/s | fraction of peak | nstlab / recipe |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for opt in ("adam", "lbfgs"):
+        ours, recipe = [], []
+        for r in range(args.rounds):  # alternate the order, so a change in machine load hits both
+            if r % 2:
+                recipe.append(run_tutorial(net, content, style, args.steps, opt))
+            ours.append(run_nstlab(net, content, style, args.steps, opt))
+            if not r % 2:
+                recipe.append(run_tutorial(net, content, style, args.steps, opt))
+        ratio = statistics.median(o / t for o, t in zip(ours, recipe, strict=True))
+        for name, t in [("nstlab.optimize.stylize", ours), ("PyTorch tutorial recipe", recipe)]:
+            step = statistics.median(t)
+            cells = f"{step:.3f} | {flops / step / 1e9:.0f} | {flops / step / 1e9 / peak:.0%}"
+            last = f"{ratio:.3f}" if name.startswith("nstlab") else "1"
+            print(f"| {opt} | {name} | {cells} | {last} |")
 
 
 if __name__ == "__main__":

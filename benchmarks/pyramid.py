@@ -18,21 +18,35 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def configs(size: int, steps: int) -> dict[str, dict]:
+    """Single scale against pyramids whose coarse levels get fewer, as many or more steps than the full-size
+    run, or stop once their loss flattens (``pyramid_tol``); every full-size level may run ``steps``."""
     half, quarter = size // 2, size // 4
     return {
         "baseline": {"pyramid": None, "steps": 0},
         f"single {size}": {"pyramid": None, "steps": steps},
-        f"pyramid {half}-{size}": {"pyramid": [half, size], "steps": [steps, steps]},
-        f"pyramid {quarter}-{half}-{size}": {
+        f"pyramid {half}-{size}, coarse 30": {"pyramid": [half, size], "steps": [30, steps]},
+        f"pyramid {half}-{size}, coarse {steps}": {"pyramid": [half, size], "steps": [steps, steps]},
+        f"pyramid {half}-{size}, coarse {2 * steps}": {"pyramid": [half, size], "steps": [2 * steps, steps]},
+        f"pyramid {half}-{size}, coarse until flat (tol 0.05)": {
+            "pyramid": [half, size],
+            "steps": [2 * steps, steps],
+            "pyramid_tol": 0.05,
+        },
+        f"pyramid {quarter}-{half}-{size}, coarse {steps}-{steps}": {
             "pyramid": [quarter, half, size],
-            "steps": [steps, steps // 2, steps],
+            "steps": [steps, steps, steps],
         },
     }
+
+
+class _Reached(Exception):
+    """Raised by the callback once the full-size level reaches the target style loss (ends the run)."""
 
 
 def worker(spec: dict) -> None:
@@ -44,17 +58,25 @@ def worker(spec: dict) -> None:
 
     torch.set_num_threads(spec["threads"])
     net = backbones.load_backbone("vgg16-hed", device="cpu")
-    size = spec["size"]
-    history = []
+    size, history = spec["size"], []
+
+    def record(step: int, img, h: dict) -> None:
+        history.append(
+            {"size": h.get("size", float(size)), **{k: h[k] for k in ("style", "content", "seconds")}}
+        )
+        if spec.get("target") is not None and history[-1]["size"] == size and h["style"] <= spec["target"]:
+            raise _Reached
+
     if spec["steps"]:
-        kw = dict(backbone=net, progress=False, style_size=size, seed=0)
+        kw = dict(backbone=net, progress=False, style_size=size, seed=0, callback=record, callback_every=1)
         if spec["pyramid"] is None:
-            result = optimize.stylize(spec["content"], spec["style"], size=size, steps=spec["steps"], **kw)
+            kw["size"] = size
         else:
-            result = optimize.stylize(
-                spec["content"], spec["style"], pyramid=spec["pyramid"], steps=spec["steps"], **kw
-            )
-        history = [{k: h[k] for k in ("size", "style", "content", "seconds")} for h in result.history]
+            kw.update(pyramid=spec["pyramid"], pyramid_tol=spec.get("pyramid_tol"))
+        try:
+            optimize.stylize(spec["content"], spec["style"], steps=spec["steps"], **kw)
+        except _Reached:
+            pass
     else:
         images.load(spec["content"], size=size), images.load(spec["style"], size=size)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -70,11 +92,15 @@ def run(name: str, spec: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def time_to_reach(history: list[dict], size: int, target: float) -> tuple[float, float] | None:
-    """(seconds, content loss) at the first full-size step whose style loss is <= target."""
+def time_to_reach(history: list[dict], size: int, target: float) -> tuple[float, float, float] | None:
+    """(seconds, content loss, work) at the first full-size step whose style loss is <= target; work counts
+    steps in full-size equivalents, (level / size)^2 per step (a step's FLOPs scale with the pixels), so it
+    does not depend on the machine's load as the seconds do."""
+    work = 0.0
     for h in history:
+        work += (h["size"] / size) ** 2
         if h["size"] == size and h["style"] <= target:
-            return h["seconds"], h["content"]
+            return h["seconds"], h["content"], work
     return None
 
 
@@ -92,8 +118,8 @@ def main() -> None:
     if args.worker:
         worker(json.loads(args.worker))
         return
-    results = {}
-    for name, cfg in configs(args.size, args.steps).items():
+    results, target = {}, None
+    for name, cfg in configs(args.size, args.steps).items():  # the single-scale run first sets the target
         spec = {
             **cfg,
             "size": args.size,
@@ -102,9 +128,10 @@ def main() -> None:
             "style": args.style,
         }
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        results[name] = run(name, spec)
+        results[name] = run(name, {**spec, "target": target})
+        if name.startswith("single"):
+            target = results[name]["history"][-1]["style"]
     single = results[f"single {args.size}"]
-    target = single["history"][-1]["style"]
     t_single = single["history"][-1]["seconds"]
     base_mb = results["baseline"]["peak_mb"]
     print(
@@ -112,25 +139,25 @@ def main() -> None:
         f"(single scale after {args.steps} steps), {args.threads} threads\n"
     )
     print(
-        "| run | levels (steps) | time to target (s) | speed-up | content loss then | peak RSS (MB) | "
-        "above baseline (MB) |"
+        "| run | levels (steps run) | work to target (full-size steps) | speed-up by work "
+        "| time to target (s) | speed-up by time | content loss then | peak RSS (MB) | above baseline (MB) |"
     )
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, cfg in configs(args.size, args.steps).items():
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in configs(args.size, args.steps):
         if name == "baseline":
             continue
         r = results[name]
         reached = time_to_reach(r["history"], args.size, target)
-        levels = cfg["pyramid"] or [args.size]
-        steps = cfg["steps"] if isinstance(cfg["steps"], list) else [cfg["steps"]]
-        desc = ", ".join(f"{s} px ({n})" for s, n in zip(levels, steps, strict=True))
+        ran = Counter(int(h["size"]) for h in r["history"])  # steps run per level (until the target)
+        desc = ", ".join(f"{s} px ({n})" for s, n in ran.items())
         if name.startswith("single"):
-            reached = (t_single, single["history"][-1]["content"])
-        t, c = reached if reached else (float("nan"), float("nan"))
-        speed = f"{t_single / t:.2f}x" if reached else "not reached"
+            reached = (t_single, single["history"][-1]["content"], float(len(single["history"])))
+        t, c, w = reached if reached else (float("nan"),) * 3
+        w_single = float(len(single["history"]))
+        speed = f"{w_single / w:.2f}x | {t:.1f} | {t_single / t:.2f}x" if reached else "not reached | - | -"
         peak = r["peak_mb"]
-        print(f"| {name} | {desc} | {t:.1f} | {speed} | {c:.3g} | {peak:.0f} | {peak - base_mb:.0f} |")
-    print(f"| baseline (backbone + images loaded) | - | - | - | - | {base_mb:.0f} | 0 |")
+        print(f"| {name} | {desc} | {w:.1f} | {speed} | {c:.3g} | {peak:.0f} | {peak - base_mb:.0f} |")
+    print(f"| baseline (backbone + images loaded) | - | - | - | - | - | - | {base_mb:.0f} | 0 |")
 
 
 if __name__ == "__main__":
