@@ -1,0 +1,73 @@
+"""Sphinx configuration of the course site (``make site``; ``tools/build_site.py`` runs Sphinx with it).
+
+Sphinx + MyST-NB render the notebooks that ``tools/run_course.py`` executed (``nb_execution_mode = "off"``:
+nothing is executed twice), with the Sphinx Book Theme (Jupyter Book's look), Sphinx's own offline search,
+and MathJax 3 from the npm package ``mathjax`` copied into ``_static/mathjax``: the site makes no request
+to any other host.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+project = "nstlab: neural style transfer from first principles"
+author = "the nstlab authors"
+copyright = "the nstlab authors, MIT license"
+
+extensions = ["myst_nb"]
+root_doc = "index"
+exclude_patterns = ["_build", "**/.ipynb_checkpoints", "**/.nstlab_site_removed*"]
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
+
+# Notebooks: already executed by tools/run_course.py; render their outputs as they are.
+nb_execution_mode = "off"
+nb_merge_streams = True
+nb_render_markdown_format = "myst"  # the widget notes of tools/build_site.py are admonitions
+nb_ipywidgets_js = {}  # widget views are replaced by pictures before Sphinx (tools/build_site.py)
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "substitution"]
+myst_substitutions = {"budget": os.environ.get("NSTLAB_BUDGET", "laptop")}
+myst_dmath_double_inline = True
+myst_heading_anchors = 3  # GitHub-style slugs: glossary.md#l-bfgs, source_digest.md#gram-matrix
+# glossary and answers use ### headings under the title on purpose (GitHub-style slugs the chapters link)
+suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
+
+# Math: MathJax 3 from the npm registry (site/package.json, pinned by site/package-lock.json), installed by
+# `make site-assets` into build/npm and served from _static/mathjax of this site.
+ROOT = Path(__file__).resolve().parents[1]
+MATHJAX_SOURCE = Path(
+    os.environ.get("NSTLAB_MATHJAX", ROOT / "build" / "npm" / "node_modules" / "mathjax" / "es5")
+)
+mathjax_path = "mathjax/tex-chtml-full.js"
+mathjax3_config = {
+    "tex": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]], "processEscapes": True},
+}
+
+html_theme = "sphinx_book_theme"
+html_title = "nstlab"
+html_static_path: list[str] = []
+html_last_updated_fmt = None
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": True,
+    "use_fullscreen_button": False,
+    "home_page_in_toc": True,
+    "navigation_with_keys": False,
+}
+
+
+def _check_mathjax(app) -> None:
+    if not (MATHJAX_SOURCE / "tex-chtml-full.js").is_file():
+        raise RuntimeError(f"MathJax not found in {MATHJAX_SOURCE}: run `make site-assets` (npm ci of site/)")
+
+
+def _copy_mathjax(app, exception) -> None:
+    """Put the packaged MathJax under _static/mathjax of the built site."""
+    if exception is None and app.builder.format == "html":
+        shutil.copytree(MATHJAX_SOURCE, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
+
+
+def setup(app) -> None:
+    app.connect("builder-inited", _check_mathjax)
+    app.connect("build-finished", _copy_mathjax)

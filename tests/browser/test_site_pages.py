@@ -1,0 +1,89 @@
+"""The built site (``make site``: build/site) read in Chromium as a reader meets it, offline: every page
+opens with no failed request and no request to another host, math typeset, a figure on every chapter page,
+every internal link resolving, search working. Screenshots of two pages go to build/screenshots/.
+
+The checker is tested too: a copy of the site with one internal link broken, and one with the math engine
+pointed at a CDN, must each be reported."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import sitecheck
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+SITE = Path(os.environ.get("NSTLAB_SITE", ROOT / "build" / "site"))
+SCREENSHOTS = ROOT / "build" / "screenshots"
+CDN_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    if not (SITE / "index.html").is_file():
+        message = f"no site in {SITE}: run `make site` first"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SITE
+
+
+def chapter_pages(site: Path) -> list[str]:
+    return [p for p in sitecheck.site_pages(site) if sitecheck.CHAPTER.match(p)]
+
+
+def showcase(site: Path) -> tuple[str, str]:
+    """The first chapter page that shows an instructor widget's still, and a selector of that still
+    (else the first chapter and its first figure)."""
+    chapters = chapter_pages(site)
+    with_widget = [p for p in chapters if "Instructor widget" in (site / p).read_text(encoding="utf-8")]
+    return (with_widget[0], "div.admonition") if with_widget else (chapters[0], ".cell_output img")
+
+
+def test_every_page_reads_offline(browser, site):
+    chapter, near = showcase(site)
+    shots = {
+        "index.html": (SCREENSHOTS / "site_index.png", None),
+        chapter: (SCREENSHOTS / "site_chapter.png", near),
+    }
+    report = sitecheck.check_site(browser, site, screenshots=shots)
+    print(
+        f"{len(report.pages)} pages, {report.links_checked} links, {report.math_elements} math elements, "
+        f"{report.figures} figures; screenshots: {', '.join(str(p) for p, _ in shots.values())}"
+    )
+    assert len(chapter_pages(site)) >= 12, "every chapter has a page"
+    assert not report.problems, "\n".join(report.problems[:40])
+    assert all(path.is_file() for path, _ in shots.values())
+
+
+@pytest.fixture(scope="module")
+def site_copy(site, tmp_path_factory) -> Path:
+    copy = tmp_path_factory.mktemp("site") / "site"
+    shutil.copytree(site, copy)
+    return copy
+
+
+def test_checker_reports_a_broken_internal_link(browser, site_copy):
+    page = chapter_pages(site_copy)[1]
+    html = (site_copy / page).read_text(encoding="utf-8")
+    link = re.search(r'<a class="reference internal" href="([^"#]+\.html)', html)
+    assert link, f"{page} has no internal link to break"
+    (site_copy / page).write_text(
+        html.replace(link.group(0), link.group(0).replace(link.group(1), "gone.html"))
+    )
+    report = sitecheck.check_site(browser, site_copy, pages=[page])
+    assert any("broken link to notebooks/gone.html" in p for p in report.problems), report.problems
+
+
+def test_checker_reports_math_from_a_cdn(browser, site_copy):
+    page = next(p for p in chapter_pages(site_copy)[2:] if "mathjax/tex-chtml" in (site_copy / p).read_text())
+    html = (site_copy / page).read_text(encoding="utf-8")
+    local = re.search(r'src="([^"]*_static/mathjax/tex-chtml-full\.js[^"]*)"', html).group(1)
+    (site_copy / page).write_text(html.replace(local, CDN_MATHJAX), encoding="utf-8")
+    report = sitecheck.check_site(browser, site_copy, pages=[page])
+    assert any("request to another host: " + CDN_MATHJAX in p for p in report.problems), report.problems
+    assert any("not typeset" in p for p in report.problems), report.problems

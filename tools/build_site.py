@@ -1,0 +1,290 @@
+"""Build the course site, ``build/site/index.html``, from the executed notebooks (``make site``).
+
+    python tools/build_site.py                 # run what is missing or stale (NSTLAB_BUDGET), then render
+    python tools/build_site.py --no-execute    # render only; fail if an executed copy is missing or stale
+
+Steps: (1) every chapter and exercise set (student version) must have an executed copy made by
+``tools/run_course.py`` from its current bytes at this budget (``make test-course`` makes them; here the
+missing or stale ones are run); (2) the copies are staged in ``build/site-src`` with the glossary, the
+source digest, the READMEs and the answers to the chapter questions, each widget view replaced by its
+still picture (below) and helper cells folded; (3) Sphinx + MyST-NB (``site/conf.py``) render them to
+``build/site`` without executing anything.
+
+Widgets: a static page has no kernel, so the ipywidgets that a notebook displayed cannot run there. The
+executed copy holds their state (nbclient's ``store_widget_state``); the picture an ``Output`` widget
+showed (what ``View`` displayed: the ``update(...)`` figure) becomes an ordinary output, with a note
+naming the controls' values and how to run the widget live. A widget with no picture (a progress bar)
+becomes one line of text.
+
+Published: chapters, exercise sets as students get them, glossary, source digest, the READMEs of
+``notebooks/`` and ``exercises/``, and ``solutions/answers/*.md`` (the chapters link them). Not
+published: the worked solution notebooks (``solutions/*.ipynb``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import posixpath
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run_course  # noqa: E402
+
+ROOT = run_course.ROOT
+STAGE = ROOT / "build" / "site-src"
+SITE = ROOT / "build" / "site"
+CONF = ROOT / "site"
+PAGES = (
+    "notebooks/glossary.md",
+    "notebooks/source_digest.md",
+    "notebooks/README.md",
+    "exercises/README.md",
+    "solutions/answers/*.md",
+)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+TEXT_MODELS = ("HTMLModel", "HTMLMathModel", "LabelModel")
+PROGRESS_MODELS = ("FloatProgressModel", "IntProgressModel")
+MD_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(([^)\s]+)\)")
+URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+LIVE_NOTE = (  # MyST (site/conf.py renders markdown outputs as MyST): an admonition box
+    ":::{{admonition}} Instructor widget: a still picture\n:class: note\n"
+    "This is the widget's first state{at}. A static page has no Python kernel: to move the controls, open "
+    "this chapter in JupyterLab (`make lab`) and run its cells.\n:::"
+)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Widgets -> pictures
+# ----------------------------------------------------------------------------------------------------
+
+
+def widget_states(nb: nbformat.NotebookNode) -> dict[str, dict]:
+    """model id -> {"model_name", "state", ...} as nbclient stored them in the notebook's metadata."""
+    return nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+
+
+def walk(model_id: str, states: dict[str, dict]) -> Iterator[dict]:
+    """The widget and its descendants (``children``), depth first, each once."""
+    seen: set[str] = set()
+    stack = [model_id]
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in states:
+            continue
+        seen.add(current)
+        model = states[current]
+        yield model
+        children = model.get("state", {}).get("children", [])
+        stack.extend(reversed([c.removeprefix("IPY_MODEL_") for c in children if isinstance(c, str)]))
+
+
+def _format(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def control_values(model_id: str, states: dict[str, dict]) -> list[str]:
+    """``description = value`` of every control (slider, dropdown, checkbox ...) under a widget."""
+    values = []
+    for model in walk(model_id, states):
+        name, state = model.get("model_name", ""), model.get("state", {})
+        if name in TEXT_MODELS + PROGRESS_MODELS or name == "OutputModel" or not state.get("description"):
+            continue
+        if "_options_labels" in state and state.get("index") is not None:
+            value = state["_options_labels"][state["index"]]
+        elif "value" in state:
+            value = state["value"]
+        else:
+            continue
+        values.append(f"{state['description'].rstrip(':').strip()} = {_format(value)}")
+    return values
+
+
+def _text_line(model_id: str, states: dict[str, dict]) -> str:
+    """A progress bar and its labels as one line of text."""
+    parts = []
+    for model in walk(model_id, states):
+        name, state = model.get("model_name", ""), model.get("state", {})
+        if name in PROGRESS_MODELS and state.get("max"):
+            parts.append(f"{100 * state.get('value', 0) / state['max']:.0f}%")
+        elif name in TEXT_MODELS and state.get("value"):
+            parts.append(str(state["value"]).replace("&nbsp;", " ").strip())
+    return " ".join(p for p in parts if p)
+
+
+def still_outputs(model_id: str, states: dict[str, dict]) -> list[nbformat.NotebookNode]:
+    """What replaces one widget view in a static page: its pictures and a note, or a line of text."""
+    shown = [
+        nbformat.from_dict(copy.deepcopy(out))
+        for model in walk(model_id, states)
+        if model.get("model_name") == "OutputModel"
+        for out in model.get("state", {}).get("outputs", [])
+    ]
+    if shown:
+        values = control_values(model_id, states)
+        at = f" at {', '.join(f'`{v}`' for v in values)}" if values else ""
+        note = nbformat.v4.new_output("display_data", data={"text/markdown": LIVE_NOTE.format(at=at)})
+        return [*shown, note]
+    text = _text_line(model_id, states)
+    return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")] if text else []
+
+
+def widgets_to_pictures(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` whose widget views are replaced by still outputs, with no widget state left
+    (so no page loads the ipywidgets scripts, which live on a CDN)."""
+    nb = copy.deepcopy(nb)
+    states = widget_states(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            outputs += still_outputs(view["model_id"], states) if view else [out]
+        cell.outputs = outputs
+    nb.metadata.pop("widgets", None)
+    return nb
+
+
+def fold_helper_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Helper cells (source hidden in JupyterLab, or tagged ``helper``) show folded (``hide-input``)."""
+    for cell in nb.cells:
+        meta = cell.get("metadata", {})
+        tags = meta.get("tags", [])
+        hidden = meta.get("jupyter", {}).get("source_hidden", False) or "helper" in tags
+        if cell.cell_type == "code" and hidden and "hide-input" not in tags:
+            meta["tags"] = [*tags, "hide-input"]
+    return nb
+
+
+def repository_links_to_text(text: str, page: str, published: set[str]) -> str:
+    """Links from ``page`` to files of the repository that the site does not publish (``../solutions/``,
+    ``../nstlab/stats.py``) become text naming the path: a static site has no such page to open."""
+
+    def replace(match: re.Match) -> str:
+        label, target = match.groups()
+        if URL_SCHEME.match(target) or target.startswith("#"):
+            return match.group(0)
+        path = target.split("#", 1)[0]
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(page), path))
+        if resolved in published:
+            return match.group(0)
+        shown = resolved + ("/" if path.endswith("/") else "")
+        return f"{label} (in the course repository: `{shown}`)"
+
+    return MD_LINK.sub(replace, text)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Staging and rendering
+# ----------------------------------------------------------------------------------------------------
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write only changed files, so Sphinx re-reads only what changed."""
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def stage(root: Path, executed: Path, stage_dir: Path, notebooks: list[Path]) -> list[Path]:
+    """Fill ``stage_dir`` with the site's sources; return the staged files."""
+    pages = [page for pattern in PAGES for page in sorted(root.glob(pattern))]
+    published = {p.relative_to(root).as_posix() for p in [*notebooks, *pages]}
+    staged = [stage_dir / "index.md"]
+    _write_if_changed(staged[0], (CONF / "index.md").read_text(encoding="utf-8"))
+    for source in notebooks:
+        name = source.relative_to(root).as_posix()
+        nb = fold_helper_cells(
+            widgets_to_pictures(nbformat.read(run_course.executed_path(source, executed, root), 4))
+        )
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = repository_links_to_text(cell.source, name, published)
+        staged.append(stage_dir / name)
+        _write_if_changed(staged[-1], nbformat.writes(nb))
+    for page in pages:
+        name = page.relative_to(root).as_posix()
+        staged.append(stage_dir / name)
+        _write_if_changed(
+            staged[-1], repository_links_to_text(page.read_text(encoding="utf-8"), name, published)
+        )
+    for old in [p for p in stage_dir.rglob("*") if p.is_file() and p not in staged]:
+        old.unlink()
+    return staged
+
+
+def render(stage_dir: Path, site: Path, budget: str, warnings: Path, mathjax: Path) -> int:
+    """Run Sphinx (HTML builder) on the staged sources; its warnings go to ``warnings``; ``mathjax`` is
+    the npm package's ``es5`` folder (``make site-assets``)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-c",
+        str(CONF),
+        "-d",
+        str(site.parent / "site-doctrees"),
+    ]
+    cmd += ["--keep-going", "-q", "-w", str(warnings), str(stage_dir), str(site)]
+    env = dict(os.environ, NSTLAB_BUDGET=budget, NSTLAB_MATHJAX=str(mathjax))
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def ensure_executed(root: Path, executed: Path, notebooks: list[Path], execute: bool) -> list[str]:
+    """Run the notebooks whose executed copy is missing or stale; return the problems left."""
+    problems = []
+    for source in notebooks:
+        if run_course.is_fresh(source, executed, root):
+            continue
+        if not execute:
+            problems.append(
+                f"{source.relative_to(root)}: no up-to-date executed copy (run `make test-course`)"
+            )
+            continue
+        result = run_course.run(source, executed, root)
+        print(
+            f"{'ran' if result.ok else 'FAILED'} {source.relative_to(root)} in {result.seconds:.0f} s",
+            flush=True,
+        )
+        if not result.ok:
+            problems.append(result.error or "")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--no-execute", action="store_true", help="render only; fail on a stale copy")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the course checkout (default: this one)")
+    parser.add_argument("--out", type=Path, default=None, help="site folder (default: ROOT/build/site)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("NSTLAB_BUDGET", "ci")
+    root = args.root.resolve()
+    build = root / "build"
+    executed, site = build / "executed", (args.out or build / "site").resolve()
+    notebooks = run_course.course_notebooks(root)
+    problems = ensure_executed(root, executed, notebooks, execute=not args.no_execute)
+    if problems:
+        print("\n".join(["site not built:", *problems]), file=sys.stderr)
+        return 1
+    stage(root, executed, build / "site-src", notebooks)
+    warnings = build / "site-warnings.txt"
+    mathjax = build / "npm" / "node_modules" / "mathjax" / "es5"
+    code = render(build / "site-src", site, os.environ["NSTLAB_BUDGET"], warnings, mathjax)
+    n_warnings = len(warnings.read_text(encoding="utf-8").splitlines()) if warnings.exists() else 0
+    print(f"site: {site / 'index.html'} ({n_warnings} Sphinx warning lines in {warnings.relative_to(root)})")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
