@@ -245,7 +245,7 @@ def receptive_field_schematic(
     fields = receptive.receptive_fields(backbone)
     table = {name: kind for name, kind, *_ in vgg_layers(backbone)}
     names = [n for n in cone_layers if table[n] != "relu"]
-    fig = Figure(figsize=(12, 4.4), layout="constrained")
+    fig = CodeFigure(figsize=(12, 4.4), layout="constrained")
     ax_cone, ax_img = fig.subplots(1, 2, width_ratios=[1.5, 1])
     _draw_cone(ax_cone, names, [table[n] for n in names], fields)
     if image is not None:

@@ -499,6 +499,21 @@ def equal_marginals_and_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[T
     return cloud(u, v) / scale, cloud(u, u) / scale
 
 
+def equal_gram_pair(n: int = 1024) -> tuple[Tensor, Tensor]:
+    """Two one-channel feature matrices (1, n) with the same uncentred Gram matrix but different mean and
+    std: X constant at 1, Y alternating +1, -1 (n even).
+
+    G = (1/n) sum_i f_i^2 = 1 for both, so the Gram loss is exactly 0, while L_S = (1 - 0)^2 + (0 - 1)^2 = 2
+    (:func:`mean_std_loss` with eps = 0): the uncentred Gram loss does not bound L_S. Only the means
+    together with the centred covariance do. float64.
+    """
+    if n < 2 or n % 2:
+        raise ValueError(f"n must be a positive even number (Y alternates +1 and -1), got {n}")
+    X = torch.ones(1, n, dtype=torch.float64)
+    Y = torch.tensor([1.0, -1.0], dtype=torch.float64).repeat(n // 2)[None]
+    return X, Y
+
+
 def style_loss_values(X: Tensor, Y: Tensor, n_projections: int = 256, seed: int = 0) -> dict[str, float]:
     """Every style loss of the hierarchy on one pair of feature matrices, as plain floats.
 

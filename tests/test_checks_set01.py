@@ -3,15 +3,10 @@ implementation written differently, and names every typical mistake (written her
 
 from __future__ import annotations
 
-import pytest
 import torch
+from check_harness import check_tests
 
 from nstlab import checks, stats
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def gram_einsum(F):
@@ -96,15 +91,4 @@ MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize(("check", "fn"), CORRECT, ids=lambda x: getattr(x, "__name__", ""))
-def test_check_passes_on_a_correct_implementation(check, fn, capsys):
-    ok, out = run(check, fn, capsys)
-    assert ok is True and out.startswith("✔"), out
-
-
-@pytest.mark.parametrize(
-    ("check", "wrong", "phrase"), [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES]
-)
-def test_check_names_the_mistake(check, wrong, phrase, capsys):
-    ok, out = run(check, wrong, capsys)
-    assert ok is False and out.startswith("✘") and phrase in out, out
+test_check_passes_on_a_correct_implementation, test_check_names_the_mistake = check_tests(CORRECT, MISTAKES)

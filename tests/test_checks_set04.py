@@ -5,14 +5,9 @@ own receptive-field recurrence agrees with nstlab.receptive and with the publish
 from __future__ import annotations
 
 import numpy as np
-import pytest
+from check_harness import check_tests
 
 from nstlab import checks, receptive
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def receptive_fields_loop(layers):
@@ -104,18 +99,7 @@ MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize(("check", "fn"), CORRECT, ids=lambda x: getattr(x, "__name__", ""))
-def test_check_passes_on_a_correct_implementation(check, fn, capsys):
-    ok, out = run(check, fn, capsys)
-    assert ok is True and out.startswith("✔"), out
-
-
-@pytest.mark.parametrize(
-    ("check", "wrong", "phrase"), [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES]
-)
-def test_check_names_the_mistake(check, wrong, phrase, capsys):
-    ok, out = run(check, wrong, capsys)
-    assert ok is False and out.startswith("✘") and phrase in out, out
+test_check_passes_on_a_correct_implementation, test_check_names_the_mistake = check_tests(CORRECT, MISTAKES)
 
 
 def vgg16_kernel_stride():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from check_harness import run
 
 from nstlab import checks, transforms
 
@@ -16,11 +17,6 @@ def _np(x):
 
 def _like(a, ref):
     return torch.from_numpy(np.ascontiguousarray(a)).to(ref.dtype)
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def norm_np(F, eps, axes, ddof=0, outside=False):

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from check_harness import run
 
 from nstlab import checks, losses
 
 
 def _np(x):
     return x.detach().double().numpy()
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def msl_np(X, Y, eps, var=False, mean_only=False):

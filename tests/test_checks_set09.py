@@ -6,17 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from check_harness import run
 
 from nstlab import checks, losses
 
 
 def _np(x):
     return x.detach().double().numpy()
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def whitened_np(P):

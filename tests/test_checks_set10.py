@@ -7,17 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from check_harness import run
 
 from nstlab import artifacts, checks
 
 
 def _np(x):
     return x.detach().double().numpy()
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def overlap_loops(k, s, n_in, step=None):

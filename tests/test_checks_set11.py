@@ -7,16 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from check_harness import run
 
 from nstlab import backbones, checks, losses, optimize
 from nstlab.checks import set11_gatys
 
 MEAN_BGR = np.array([103.939, 116.779, 123.68])
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def _np(x):

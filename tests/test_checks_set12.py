@@ -7,15 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from check_harness import run
 
 from nstlab import checks, transforms
 from nstlab.checks import set12_fast
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
-
 
 # --------------------------------------------------------------------------------------------------
 # Task 1: AdaIN layer

@@ -8,14 +8,10 @@ import numpy as np
 import pytest
 import skimage.color
 import torch
+from check_harness import run
 
 from nstlab import checks, color, stain
 from nstlab.checks import set13_color
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 def _np(x):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 
 import numpy as np
@@ -345,3 +346,17 @@ def test_equal_marginals_and_covariance_pair_leaves_only_the_joint_geometry():
 def test_equal_marginals_and_covariance_pair_needs_multiples_of_four(n):
     with pytest.raises(ValueError, match="multiple of 4"):
         losses.equal_marginals_and_covariance_pair(n=n)
+
+
+def test_equal_gram_pair_fools_the_uncentred_gram_loss_but_not_l_s():
+    """Closed forms: constant 1 against +-1. Gram 1 = 1; L_S = (1 - 0)^2 + (0 - 1)^2 = 2; every 1-D transport
+    moves half the mass from 1 to -1, cost (1/2) 2^2 = 2; the Gaussian W2 is |dmu|^2 + (sd_x - sd_y)^2 = 2;
+    rbf MMD^2 with sigma = 1 (median distance 0 falls back to 1) is 1/2 - e^{-2}/2."""
+    X, Y = losses.equal_gram_pair(n=500)
+    values = losses.style_loss_values(X, Y)
+    assert values["gram"] == 0.0
+    for key in ("mean_std", "ot1d", "gaussian_w2", "exact_w2", "sliced_w2"):
+        assert values[key] == pytest.approx(2.0, abs=1e-9), key
+    assert values["mmd_rbf"] == pytest.approx(0.5 - 0.5 * math.exp(-2), abs=1e-12)
+    with pytest.raises(ValueError, match="even"):
+        losses.equal_gram_pair(n=7)

@@ -183,3 +183,16 @@ def construction_pair(task: str, student_fn: Callable[..., Any], args: Args = ()
 def mean_variance(X: torch.Tensor, Y: torch.Tensor) -> float:
     """Total variance of the two clouds, averaged: the scale the construction checks measure against."""
     return float(X.var(1, correction=0).sum() + Y.var(1, correction=0).sum()) / 2 + 1e-300
+
+
+def adain_form(content: torch.Tensor, moments: tuple, form: str = "ok") -> torch.Tensor:
+    """AdaIN sigma_s (c - mu_c) / sigma_c + mu_s from given moments (mu_c, sd_c, mu_s, sd_s), or a mistake
+    students make: ``form`` "swap" (mean and std exchanged), "mean" (mean only), "normalize" (IN only)."""
+    mu_c, sd_c, mu_s, sd_s = moments
+    if form == "swap":
+        return mu_s * (content - mu_c) / sd_c + sd_s
+    if form == "mean":
+        return content - mu_c + mu_s
+    if form == "normalize":
+        return (content - mu_c) / sd_c
+    return sd_s * (content - mu_c) / sd_c + mu_s

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from .. import stats, transforms
-from ._core import Args, verdict
+from ._core import Args, adain_form, verdict
 from ._random import normal
 
 
@@ -39,14 +39,7 @@ def _wrong_adain(form: str, **kw: Any) -> Callable[..., torch.Tensor]:
     """An AdaIN variant: ``form`` "swap", "mean", "normalize" or "ok", statistics as in ``_adain_moments``."""
 
     def fn(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-        mu_c, sd_c, mu_s, sd_s = _adain_moments(content, style, **{"eps": eps, **kw})
-        if form == "swap":
-            return mu_s * (content - mu_c) / sd_c + sd_s
-        if form == "mean":
-            return content - mu_c + mu_s
-        if form == "normalize":
-            return (content - mu_c) / sd_c
-        return sd_s * (content - mu_c) / sd_c + mu_s
+        return adain_form(content, _adain_moments(content, style, **{"eps": eps, **kw}), form)
 
     return fn
 

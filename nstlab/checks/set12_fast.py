@@ -24,7 +24,7 @@ import torch.nn.functional as nnf
 from torch import Tensor, nn
 
 from .. import stats, transforms
-from ._core import Args, call_student, difference, say, verdict
+from ._core import Args, adain_form, call_student, difference, say, verdict
 from ._random import maps
 
 EPS = 1e-5
@@ -116,15 +116,8 @@ def _adain(
 ) -> Tensor:
     """An AdaIN variant: content statistics over ``dims``, style statistics over ``style_dims`` (default
     ``dims``); ``form`` "ok", "swap" (mean and std exchanged), "mean" (mean only), "normalize" (IN only)."""
-    mu_c, sd_c = _moments(content, eps, dims, **kw)
-    mu_s, sd_s = _moments(style, eps, style_dims or dims, **kw)
-    if form == "swap":
-        return mu_s * (content - mu_c) / sd_c + sd_s
-    if form == "mean":
-        return content - mu_c + mu_s
-    if form == "normalize":
-        return (content - mu_c) / sd_c
-    return sd_s * (content - mu_c) / sd_c + mu_s
+    moments = (*_moments(content, eps, dims, **kw), *_moments(style, eps, style_dims or dims, **kw))
+    return adain_form(content, moments, form)
 
 
 def _adain_cases() -> list[Args]:
