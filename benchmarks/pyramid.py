@@ -113,13 +113,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--content", default="chelsea")
     parser.add_argument("--style", default="strokes")
+    parser.add_argument(
+        "--skip", nargs="*", default=[], help="leave out the configurations whose name contains any of these"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(json.loads(args.worker))
         return
+    chosen = {
+        name: cfg
+        for name, cfg in configs(args.size, args.steps).items()
+        if name in ("baseline", f"single {args.size}") or not any(word in name for word in args.skip)
+    }
     results, target = {}, None
-    for name, cfg in configs(args.size, args.steps).items():  # the single-scale run first sets the target
+    for name, cfg in chosen.items():  # the single-scale run first sets the target
         spec = {
             **cfg,
             "size": args.size,
@@ -143,7 +151,7 @@ def main() -> None:
         "| time to target (s) | speed-up by time | content loss then | peak RSS (MB) | above baseline (MB) |"
     )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in configs(args.size, args.steps):
+    for name in chosen:
         if name == "baseline":
             continue
         r = results[name]
