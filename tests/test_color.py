@@ -7,21 +7,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from seeded import correlated
 
 from nstlab import color, transforms
 
 REC601 = (0.299, 0.587, 0.114)  # ITU-R BT.601-7 sec. 2.5.1
 REC709 = (0.2126, 0.7152, 0.0722)  # ITU-R BT.709-6 (what skimage.color.rgb2gray uses, not ours)
-
-
-def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
-
-
-def correlated(C: int, N: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Features with a random full covariance and a non-zero mean."""
-    mix = rand(C, C, seed=seed + 1000)
-    return (mix @ rand(C, N, seed=seed) + rand(C, 1, seed=seed + 2000)).to(dtype)
 
 
 def cov_np(F: torch.Tensor) -> np.ndarray:

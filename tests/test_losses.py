@@ -14,20 +14,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
+from seeded import correlated, rand
 
 from nstlab import losses, stats
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("NSTLAB_HYPOTHESIS_EXAMPLES", 25)), deadline=None, derandomize=True
 )
-
-
-def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
-
-
-def correlated(C: int, N: int, seed: int) -> torch.Tensor:
-    return rand(C, C, seed=seed + 1000) @ rand(C, N, seed=seed) + rand(C, 1, seed=seed + 2000)
 
 
 # -------------------------------------------------------------------- 1-D OT

@@ -12,6 +12,7 @@ import scipy.stats
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from seeded import rand
 
 from nstlab import stats
 
@@ -19,10 +20,6 @@ SETTINGS = settings(
     max_examples=int(os.environ.get("NSTLAB_HYPOTHESIS_EXAMPLES", 25)), deadline=None, derandomize=True
 )
 DTYPES = st.sampled_from([torch.float32, torch.float64])
-
-
-def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
 
 
 def tol(dtype: torch.dtype) -> float:

@@ -11,22 +11,13 @@ import torch
 import torch.nn.functional as nnf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from seeded import correlated, rand
 
 from nstlab import losses, stats, transforms
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("NSTLAB_HYPOTHESIS_EXAMPLES", 25)), deadline=None, derandomize=True
 )
-
-
-def rand(*shape: int, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
-
-
-def correlated(C: int, N: int, seed: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """Features with a random full covariance and a non-zero mean."""
-    mix = rand(C, C, seed=seed + 1000)
-    return (mix @ rand(C, N, seed=seed) + rand(C, 1, seed=seed + 2000)).to(dtype)
 
 
 def cov_np(F: torch.Tensor) -> np.ndarray:

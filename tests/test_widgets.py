@@ -10,14 +10,11 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
+from seeded import rand
 
 from nstlab import transforms, widgets
 
 matplotlib.use("Agg")
-
-
-def rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
 def check_view(view: widgets.View) -> None:
