@@ -113,6 +113,20 @@ def test_fingerprint_changes_with_the_bytes_and_the_budget(tmp_path):
     assert first != run_course.fingerprint(path, "ci")
 
 
+def test_fingerprint_changes_with_the_library(tmp_path):
+    library = tmp_path / "nstlab"
+    (library / "data").mkdir(parents=True)
+    (library / "stats.py").write_text("G = 1")
+    (library / "data" / "d.json").write_text("{}")
+    path = tmp_path / "a.ipynb"
+    path.write_text("one")
+    first = run_course.fingerprint(path, "ci", library)
+    (library / "stats.py").write_text("G = 2")
+    second = run_course.fingerprint(path, "ci", library)
+    (library / "data" / "d.json").write_text('{"sha256": "x"}')
+    assert len({first, second, run_course.fingerprint(path, "ci", library)}) == 3
+
+
 def _write(path: Path, *sources: str, tags: dict[int, list[str]] | None = None) -> Path:
     cells = [nbformat.v4.new_code_cell(s) for s in sources]
     for index, cell_tags in (tags or {}).items():

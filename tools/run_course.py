@@ -2,7 +2,7 @@
 
     python tools/run_course.py                         # every chapter and exercise set, NSTLAB_BUDGET or ci
     python tools/run_course.py notebooks/06_wct.ipynb  # one notebook
-    python tools/run_course.py --budget laptop --stale # only what changed since its executed copy
+    python tools/run_course.py --budget laptop --stale # only notebooks whose bytes or the library changed
 
 Each notebook runs top to bottom in its own folder with nbclient and stops at the first cell that raises
 (nbval's lax mode: outputs are not compared, errors fail). The executed copy, with the ipywidgets state
@@ -32,6 +32,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "executed"
+LIBRARY = ROOT / "nstlab"
 FOLDERS = ("notebooks", "exercises")
 SKIP_TAG = "nbval-skip"
 RAISES_TAGS = ("nbval-raises-exception", "raises-exception")
@@ -64,9 +65,21 @@ def executed_path(source: Path, out: Path = OUT, root: Path = ROOT) -> Path:
     return out / source.resolve().relative_to(root.resolve())
 
 
-def fingerprint(source: Path, budget: str) -> str:
-    """sha256 of the notebook's bytes and the budget: an executed copy with the same one is up to date."""
-    return hashlib.sha256(source.read_bytes() + f"\nbudget={budget}".encode()).hexdigest()
+def library_digest(library: Path = LIBRARY) -> str:
+    """sha256 of the library's code and shipped data records (``nstlab/**/*.py``, ``nstlab/data/*.json``):
+    the pictures of an executed notebook change when the library does."""
+    files = sorted([*library.rglob("*.py"), *library.glob("data/*.json")])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(library).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(source: Path, budget: str, library: Path = LIBRARY) -> str:
+    """sha256 of the notebook's bytes, the budget and the library: an executed copy with the same one is up
+    to date."""
+    text = f"\nbudget={budget}\nlibrary={library_digest(library)}"
+    return hashlib.sha256(source.read_bytes() + text.encode()).hexdigest()
 
 
 def current_budget() -> str:
