@@ -142,11 +142,6 @@ def _blank(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=8, wrap=True, transform=ax.transAxes)
 
 
-def _sym_clim(M: np.ndarray) -> tuple[float, float]:
-    m = float(np.abs(M).max()) or 1.0
-    return -m, m
-
-
 def _robust_clim(M: np.ndarray) -> tuple[float, float]:
     """A symmetric colour range at the 98th percentile of |M|, so a few large entries do not wash out
     the rest of a covariance image."""
@@ -251,7 +246,7 @@ class ShrinkageDemo:
         mats = [(self.gram, f"G (N = {self.F.shape[1]})"), (G_lam, f"shrunk, lam = {lam:.2f}")]
         if self.true_cov is not None:
             mats.append((self.true_cov, "reference S"))
-        clim = _sym_clim(self.gram.numpy())
+        clim = _robust_clim(self.gram.numpy())  # a few large diagonal entries would wash out the rest
         for ax, (M, title) in zip(axes, mats, strict=False):
             ax.imshow(M.numpy(), cmap="RdBu_r", vmin=clim[0], vmax=clim[1], interpolation="nearest")
             _image_axes(ax, title)
