@@ -13,6 +13,22 @@ import torch  # noqa: E402
 torch.set_num_threads(2)
 
 
+# Slow suites that run only when selected by their marker: `pytest -m course` (make test-course) executes
+# the notebooks, `pytest -m browser` (make test-browser) drives Chromium.
+OPT_IN = {"course": "make test-course", "browser": "make test-browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    chosen = config.option.markexpr or ""
+    for marker, target in OPT_IN.items():
+        if marker in chosen:
+            continue
+        skip = pytest.mark.skip(reason=f"{marker} test: select it with -m {marker} ({target})")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-# Flags from /work/.library/env/machines/python.md: no background traffic, and no host resolves but loopback.
+# No background traffic, and no host resolves but loopback (the site must read offline).
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -25,15 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-
-
-def pytest_collection_modifyitems(config, items):
-    if "browser" in (config.option.markexpr or ""):
-        return
-    skip = pytest.mark.skip(reason="browser test: select it with -m browser (make test-browser)")
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
 
 
 def chromium_path() -> str:

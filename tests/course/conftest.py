@@ -7,15 +7,4 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-
-
-def pytest_collection_modifyitems(config, items):
-    if "course" in (config.option.markexpr or ""):
-        return
-    skip = pytest.mark.skip(reason="course run: select it with -m course (make test-course)")
-    for item in items:
-        if "course" in item.keywords:
-            item.add_marker(skip)
