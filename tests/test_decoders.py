@@ -21,13 +21,14 @@ PEAK_FACTOR = 4.0
 # resize 0.50, 0.43, 0.46; transposed 0.49, 0.39, 0.41. With the procedural styles it is 0.80-1.27: their
 # AdaIN shift is about the decoder's own reconstruction error (see the next tests and chapter 10).
 OUTPUT_RATIO_MAX = 0.7
-# Reconstruction PSNR of the shipped reconstruction decoders on coffee (held out) at 256 px, measured when
-# exported (each json's "psnr_heldout_coffee_256px_dB"); the floors are these minus 1 dB. Issue 16's goal,
-# >= 20 dB, holds at relu1_1 and relu2_1; relu3_1 stays at 16 dB: the error is in the large-scale colours
-# (its 4x-downsampled PSNR is as low), which HED's edge-tuned relu3_1 features barely encode (a linear probe
-# of the 4x4 mean colour from them reaches 14.8 dB on coffee; from relu2_1, 19.2 dB).
-RECON_PSNR_MEASURED = {"relu3_1": 15.98, "relu2_1": 21.03, "relu1_1": 38.43}
+# Reconstruction PSNR floors on coffee (held out) at 256 px, from outside the code: issue 16's goal, 20 dB,
+# at relu1_1 and relu2_1 (measured when exported: 38.4 and 21.0 dB, each json's
+# "psnr_heldout_coffee_256px_dB"); at relu3_1 the goal is not reached (measured 16.0 dB): the error is in the
+# large-scale colours, which HED's edge-tuned relu3_1 features barely encode (a linear probe of the 4x4 mean
+# colour from them reaches 14.8 dB on coffee; from relu2_1, 19.2 dB), so its floor is the 15.6 dB the
+# issue measured for the decoders it replaced.
 GOAL_DB = 20.0
+PSNR_FLOOR_DB = {"relu1_1": GOAL_DB, "relu2_1": GOAL_DB, "relu3_1": 15.6}
 # style_distance (random-net Gram distance to the style relative to the content's own; 1 = no style) of
 # coffee x mosaic at 128 px, measured with the shipped decoders: cascade adain (the default) 0.189, cascade
 # wct 0.043, one level with the adain pair 0.334. Bound = 0.25; content SSIM measured 0.33 (adain).
@@ -135,12 +136,9 @@ def test_decoder_reconstructs_the_held_out_photo(decs, coffee, variant):
 @pytest.mark.parametrize("layer", D.CASCADE)
 def test_reconstruction_decoders_reach_their_psnr_floor_on_the_held_out_photo(hed, layer):
     # Li et al. 2017's reconstruction decoders, g_l(f_l(c)) = c, on coffee (never trained on) at 256 px.
-    # Floors = measured - 1 dB (RECON_PSNR_MEASURED).
     photo = images.load("coffee", size=256)
     out = D.reconstruct(photo, D.load_decoder("resize", layer, device="cpu", kind="reconstruct"))
-    assert D.psnr(out, photo) > RECON_PSNR_MEASURED[layer] - 1.0
-    if layer != "relu3_1":  # the goal's shortfall at relu3_1 is stated above RECON_PSNR_MEASURED
-        assert RECON_PSNR_MEASURED[layer] - 1.0 >= GOAL_DB
+    assert D.psnr(out, photo) > PSNR_FLOOR_DB[layer]
     # better than the adain pair's resize decoder, half of whose training asked for AdaIN targets
     assert D.psnr(out, photo) > D.psnr(D.reconstruct(photo, D.load_decoder("resize", device="cpu")), photo)
 
@@ -502,7 +500,7 @@ def test_feature_decoder_shows_the_features_of_its_layer(coffee, hed):
     decode = D.feature_decoder("relu2_1")
     out = decode(hed.features(coffee, ["relu2_1"])["relu2_1"])  # 86 rows: ceil-mode pooling of 85 rows
     h, w = coffee.shape[-2:]
-    assert out.shape[-2:] == (86, w) and D.psnr(out[..., :h, :w], coffee) > RECON_PSNR_MEASURED["relu2_1"] - 1
+    assert out.shape[-2:] == (86, w) and D.psnr(out[..., :h, :w], coffee) > PSNR_FLOOR_DB["relu2_1"]
 
 
 @pytest.mark.parametrize("kind, variant, layer", SHIPPED)
