@@ -70,6 +70,7 @@ def _train_decoder(args: argparse.Namespace) -> int:
         solver=args.solver,
         feature_weight=args.feature_weight,
         style_bank=args.style_bank,
+        hue_jitter=args.hue_jitter,
     )
     result = train_decoder(args.out, config, resume=args.resume, progress=True)
     last = result.history[-1]
@@ -126,6 +127,12 @@ def _add_train_decoder(sub) -> None:
         help="weight of the feature loss (0 with --reconstruct-fraction 1: a pixel-only decoder)",
     )
     t.add_argument("--style-bank", type=int, default=d.style_bank, help="style crops with precomputed stats")
+    t.add_argument(
+        "--hue-jitter",
+        type=float,
+        default=d.hue_jitter,
+        help="probability that a training crop is shown in a random hue (colours beyond the few photos)",
+    )
     t.set_defaults(func=_train_decoder)
 
 

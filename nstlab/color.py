@@ -180,3 +180,25 @@ def chroma_stats(img: Tensor) -> Tensor:
     """
     iq = rgb_to_yiq(img)[:, 1:].flatten(2).double()
     return torch.cat([iq.mean(-1)[0], iq.std(-1, correction=0)[0]])
+
+
+def hue_rotation_matrix(angle: float) -> Tensor:
+    """The 3x3 rotation of RGB space by ``angle`` (radians) about the grey axis k = (1, 1, 1) / sqrt(3)
+    (Rodrigues' formula): R = cos(a) I + sin(a) [k]_x + (1 - cos(a)) k k^T.
+
+    Greys (r = g = b) stay fixed and r + g + b is kept; a = 2 pi / 3 maps R to G, G to B and B to R.
+    """
+    k = torch.full((3,), 3**-0.5, dtype=torch.float64)
+    cross = 3**-0.5 * torch.tensor([[0.0, -1, 1], [1, 0, -1], [-1, 1, 0]], dtype=torch.float64)  # [k]_x
+    a = torch.tensor(angle, dtype=torch.float64)
+    return (
+        torch.cos(a) * torch.eye(3, dtype=torch.float64)
+        + torch.sin(a) * cross
+        + (1 - torch.cos(a)) * torch.outer(k, k)
+    )
+
+
+def rotate_hue(img: Tensor, angle: float) -> Tensor:
+    """An RGB image (B, 3, H, W) with every pixel rotated by :func:`hue_rotation_matrix` (``angle``),
+    clamped back to [0, 1]: the same picture in other hues (a training augmentation of the decoders)."""
+    return _mix(hue_rotation_matrix(angle), check_image(img, "img")).clamp(0, 1)

@@ -21,15 +21,18 @@ Transforms", sec. 3.1) are the same loop with every sample a reconstruction samp
 loss: ``reconstruct_fraction=1, style_weight=0, feature_weight=0`` (``--reconstruct-fraction 1
 --style-weight 0 --feature-weight 0``), on the ``content_pool="all"`` pool (:func:`training_contents`).
 The ``relu1_1`` decoder is one convolution, linear in its weights, so ``solver="lstsq"`` solves its pixel
-loss exactly by least squares (:func:`fit_linear_decoder`) instead of running Adam. ``init`` starts a run
-from given weights (the shipped ``relu3_1`` reconstruction decoder started from the adain pair's resize
-decoder). :func:`export_decoder` (``nstlab export-decoder``) writes a finished run as shipped weights.
+loss exactly by least squares (:func:`fit_linear_decoder`) instead of running Adam. ``hue_jitter`` shows
+a share of the crops in random hues (:func:`random_hues`): the pools hold five colour photos, too few
+colours for a decoder that must read colour from edge-tuned features. ``init`` starts a run from given
+weights (the shipped ``relu3_1`` reconstruction decoder started from the adain pair's resize decoder).
+:func:`export_decoder` (``nstlab export-decoder``) writes a finished run as shipped weights.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,7 +45,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from . import images
+from . import color, images
 from ._features import check_choice
 from .backbones import Backbone, load_backbone
 from .decoders import EPS, LAYERS, MIN_SIZE, SHIPPED_LAYER, VARIANTS, Decoder
@@ -154,6 +157,22 @@ def random_crop(img: Tensor, crop: int, generator: torch.Generator) -> Tensor:
 def random_crops(pool: Sequence[Tensor], n: int, crop: int, generator: torch.Generator) -> Tensor:
     """n random crops (n, 3, crop, crop), each of a random image of ``pool`` (:func:`random_crop`)."""
     return torch.cat([random_crop(pool[_randint(len(pool), generator)], crop, generator) for _ in range(n)])
+
+
+def random_hues(batch: Tensor, probability: float, generator: torch.Generator) -> Tensor:
+    """Each crop of ``batch``, with ``probability``, rotated about the grey axis to a uniform random hue
+    (:func:`nstlab.color.rotate_hue`): the pools hold few colour photos, and a decoder that saw only their
+    colours paints a red saucer brown. ``probability`` 0 draws nothing (runs without it are unchanged)."""
+    if probability == 0:
+        return batch
+    rotate = torch.rand(len(batch), generator=generator) < probability
+    angles = torch.rand(len(batch), generator=generator, dtype=torch.float64) * 2 * math.pi
+    return torch.cat(
+        [
+            color.rotate_hue(x[None], float(a)) if r else x[None]
+            for x, r, a in zip(batch, rotate, angles, strict=True)
+        ]
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -301,9 +320,11 @@ class TrainConfig:
     content_pool: str = "photos"  # "all": also skimage's other pictures and the styles (training_contents)
     init: str | None = None  # weights (state dict, checkpoint or shipped .pt) to start a new run from
     solver: str = "adam"  # "lstsq": the exact least-squares pixel fit of a linear decoder (relu1_1)
+    hue_jitter: float = 0.0  # probability that a crop is rotated to a random hue (random_hues)
 
     def check(self) -> None:
-        """Raise a ValueError on an unknown variant or layer, or a crop too small for the layer."""
+        """Raise a ValueError on an unknown variant or layer, a crop too small for the layer or a hue_jitter
+        outside [0, 1]."""
         check_choice(self.variant, VARIANTS, "variant")
         check_choice(self.layer, LAYERS, "layer")
         check_choice(self.content_pool, CONTENT_POOLS, "content pool")
@@ -313,6 +334,8 @@ class TrainConfig:
                 f"solver 'lstsq' fits a linear decoder; only the relu1_1 decoder is linear (one conv), "
                 f"the {self.layer} decoder has ReLUs: use solver 'adam'"
             )
+        if not 0 <= self.hue_jitter <= 1:
+            raise ValueError(f"hue_jitter is a probability, got {self.hue_jitter}; use a value in [0, 1]")
         if self.crop < MIN_SIZE[self.layer]:
             raise ValueError(
                 f"crop {self.crop} px is below the {MIN_SIZE[self.layer]} px the {self.layer} decoder needs"
@@ -415,7 +438,9 @@ def _train_step(
     lr = config.learning_rate(run.step)
     for group in run.opt.param_groups:
         group["lr"] = lr
-    batch = random_crops(contents, config.batch_size, config.crop, run.gen)
+    batch = random_hues(
+        random_crops(contents, config.batch_size, config.crop, run.gen), config.hue_jitter, run.gen
+    )
     mu_s, sd_s = bank.pick(torch.randint(config.style_bank, (config.batch_size,), generator=run.gen))
     n_rec = round(config.reconstruct_fraction * config.batch_size)
     losses = decoder_loss(

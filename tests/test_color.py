@@ -99,6 +99,25 @@ def test_color_transfer_adain_and_clamping():
         color.color_transfer(content[:, :2], style)
 
 
+def test_hue_rotation_is_a_rotation_about_the_grey_axis():
+    # Closed forms: a third of a turn permutes the channels (R -> G -> B -> R), a full turn is the
+    # identity; every angle gives an orthogonal matrix of determinant 1 that fixes (1, 1, 1).
+    img = uniform_image(4)
+    torch.testing.assert_close(color.rotate_hue(img, 2 * np.pi / 3), img[:, [2, 0, 1]])
+    torch.testing.assert_close(color.rotate_hue(img, 2 * np.pi), img)
+    for angle in (0.3, 1.7, -2.2):
+        m = color.hue_rotation_matrix(angle)
+        torch.testing.assert_close(m @ m.T, torch.eye(3, dtype=torch.float64))
+        assert torch.linalg.det(m).item() == pytest.approx(1.0)
+        torch.testing.assert_close(m @ torch.ones(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64))
+    # an unclipped pixel keeps r + g + b; the output is clamped to [0, 1]
+    grey_ish = 0.4 + 0.1 * img
+    torch.testing.assert_close(color.rotate_hue(grey_ish, 1.0).sum(1), grey_ish.sum(1))
+    saturated = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)
+    out = color.rotate_hue(saturated, np.pi)
+    assert out.min() >= 0 and out.max() <= 1
+
+
 def test_yiq_roundtrip_and_gray_axis():
     img = torch.rand(2, 3, 5, 4, generator=torch.Generator().manual_seed(33), dtype=torch.float64)
     torch.testing.assert_close(color.yiq_to_rgb(color.rgb_to_yiq(img)), img)
