@@ -172,6 +172,22 @@ def test_run_stops_at_the_first_error_and_names_the_cell(tmp_path):
     assert not stale.exists(), "a failed run leaves no executed copy"
 
 
+def test_a_stalled_cell_is_run_again_once_with_a_fresh_kernel(tmp_path, capsys):
+    # The first run's cell sleeps past the timeout (as a missed kernel reply would look); the second passes.
+    stall_once = (
+        "import pathlib, time\nflag = pathlib.Path('stalled')\n"
+        "if not flag.exists():\n    flag.write_text('1')\n    time.sleep(60)\nprint('ok')"
+    )
+    source = _write(tmp_path / "notebooks" / "03_z.ipynb", stall_once)
+    result = run_course.run(source, tmp_path / "out", tmp_path, timeout=3)
+    assert result.ok, result.error
+    assert "running it again with a fresh kernel" in capsys.readouterr().err
+    assert nbformat.read(result.executed, as_version=4).cells[0].outputs[0].text == "ok\n"
+    always = _write(tmp_path / "notebooks" / "04_w.ipynb", "import time\ntime.sleep(60)")
+    result = run_course.run(always, tmp_path / "out", tmp_path, timeout=3)
+    assert not result.ok and "no reply from the kernel within 3 s" in result.error
+
+
 def test_nbgrader_roles_from_the_markers():
     solution = nbformat.v4.new_notebook(
         cells=[

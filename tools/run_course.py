@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "executed"
@@ -37,6 +37,12 @@ FOLDERS = ("notebooks", "exercises")
 SKIP_TAG = "nbval-skip"
 RAISES_TAGS = ("nbval-raises-exception", "raises-exception")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Seconds a cell may go without a reply from the kernel. nbclient can miss the reply of a kernel that has
+# gone idle (an intermittent stall, see nbclient issue #312); such a notebook is run once more with a fresh
+# kernel. The ci budget's slowest cell takes well under a minute, so its limit is short.
+CELL_TIMEOUT = {"ci": 180}
+DEFAULT_CELL_TIMEOUT = 600
+STALL_RETRIES = 1
 
 
 @dataclass
@@ -128,10 +134,9 @@ def _cell_seconds(cell: nbformat.NotebookNode) -> float:
     ).total_seconds()
 
 
-def run(source: Path, out: Path = OUT, root: Path = ROOT, timeout: int = 600) -> Run:
-    """Execute ``source`` in its folder; write the executed copy on success (remove a stale one on error)."""
-    budget = current_budget()
-    result = Run(source=source, executed=executed_path(source, out, root))
+def _execute(source: Path, budget: str, timeout: int) -> tuple[nbformat.NotebookNode, str | None]:
+    """One top-to-bottom run with a fresh kernel: the executed notebook and the error text (None if fine).
+    Raises nbclient's CellTimeoutError when a cell gets no reply within ``timeout`` seconds."""
     nb = nbformat.read(source, as_version=4)
     _mark_tags(nb)
     client = NotebookClient(
@@ -145,13 +150,32 @@ def run(source: Path, out: Path = OUT, root: Path = ROOT, timeout: int = 600) ->
     )
     failed_cell: list[int] = []
     client.on_cell_error = lambda cell, cell_index, execute_reply: failed_cell.append(cell_index)
-    start = time.perf_counter()
     try:
         client.execute(env=kernel_env(budget))
     except CellExecutionError as exc:
-        result.error = _error_text(source, failed_cell[0] if failed_cell else None, exc)
+        return nb, _error_text(source, failed_cell[0] if failed_cell else None, exc)
+    return nb, None
+
+
+def run(source: Path, out: Path = OUT, root: Path = ROOT, timeout: int | None = None) -> Run:
+    """Execute ``source`` in its folder; write the executed copy on success (remove a stale one on error).
+
+    A cell without a reply within ``timeout`` (default :data:`CELL_TIMEOUT` of the budget) fails the run,
+    after :data:`STALL_RETRIES` more runs with a fresh kernel."""
+    budget = current_budget()
+    timeout = timeout or CELL_TIMEOUT.get(budget, DEFAULT_CELL_TIMEOUT)
+    result = Run(source=source, executed=executed_path(source, out, root))
+    start, nb = time.perf_counter(), None
+    for attempt in range(STALL_RETRIES + 1):
+        try:
+            nb, result.error = _execute(source, budget, timeout)
+            break
+        except CellTimeoutError as exc:
+            result.error = f"{source.name}: a cell got no reply from the kernel within {timeout} s: {exc}"
+            if attempt < STALL_RETRIES:
+                print(f"{result.error}; running it again with a fresh kernel", file=sys.stderr)
     result.seconds = time.perf_counter() - start
-    result.cell_seconds = [_cell_seconds(cell) for cell in nb.cells]
+    result.cell_seconds = [_cell_seconds(cell) for cell in nb.cells] if nb is not None else []
     result.executed.unlink(missing_ok=True)
     if result.ok:
         nb.metadata["nstlab_run"] = {
