@@ -111,7 +111,9 @@ def _add_train_decoder(sub) -> None:
         "--content-pool",
         default=d.content_pool,
         choices=CONTENT_POOLS,
-        help="photos: the bundled photos; all: also skimage's other pictures and the styles",
+        help="photos: the bundled photos; all: also skimage's other pictures and the styles; colour: also "
+        "the colour pictures of matplotlib, scikit-learn and skimage, the styles with one seed; leaves: "
+        "colour and eight dead leaves pictures",
     )
     t.add_argument("--init", default=None, help="weights (.pt or checkpoint) to start a new run from")
     t.add_argument(

@@ -19,12 +19,13 @@ features stayed, position by position, farther from t than the content's
 The reconstruction decoders of the cascade (Li et al. 2017, "Universal Style Transfer via Feature
 Transforms", sec. 3.1) are the same loop with every sample a reconstruction sample and only the pixel
 loss: ``reconstruct_fraction=1, style_weight=0, feature_weight=0`` (``--reconstruct-fraction 1
---style-weight 0 --feature-weight 0``), on the ``content_pool="all"`` pool (:func:`training_contents`).
+--style-weight 0 --feature-weight 0``), on the ``"all"`` pool (``relu1_1``, ``relu2_1``) or the
+``"leaves"`` pool (``relu3_1``: ten colour pictures, eight dead leaves pictures; :func:`training_contents`).
 The ``relu1_1`` decoder is one convolution, linear in its weights, so ``solver="lstsq"`` solves its pixel
 loss exactly by least squares (:func:`fit_linear_decoder`) instead of running Adam. ``hue_jitter`` shows
-a share of the crops in random hues (:func:`random_hues`): the pools hold five colour photos, too few
+a share of the crops in random hues (:func:`random_hues`): the pools hold ten colour pictures, too few
 colours for a decoder that must read colour from edge-tuned features. ``init`` starts a run from given
-weights (the shipped ``relu3_1`` reconstruction decoder started from the adain pair's resize decoder).
+weights (the shipped ``relu3_1`` reconstruction decoder continues the earlier one, recorded in its json).
 :func:`export_decoder` (``nstlab export-decoder``) writes a finished run as shipped weights.
 """
 
@@ -64,7 +65,17 @@ CONTENT_EXCLUDED = ("immunohistochemistry", "retina")  # not natural photographs
 # skimage's other bundled pictures (no download), used by the "all" content pool of the reconstruction
 # decoders: a motorcycle photo, the moon, text, a printed page, a cell, a clock (grey ones become grey RGB)
 EXTRA_PICTURES = ("stereo_motorcycle", "moon", "text", "page", "cell", "clock")
-CONTENT_POOLS = ("photos", "all")
+# Colour pictures that come with installed packages (no download), added by the "colour" pool:
+# (package, name). scikit-learn's two sample photos need the optional extra ``nstlab[train]``.
+COLOUR_PICTURES = (
+    ("matplotlib", "grace_hopper.jpg"),
+    ("sklearn", "china.jpg"),
+    ("sklearn", "flower.jpg"),
+    ("skimage", "retina"),
+    ("skimage", "immunohistochemistry"),
+)
+DEAD_LEAVES_SEEDS = tuple(range(8))  # the "leaves" pool's dead leaves pictures (images.dead_leaves)
+CONTENT_POOLS = ("photos", "all", "colour", "leaves")
 SOLVERS = ("adam", "lstsq")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 # The style bank draws its crops from a generator of its own, seeded apart from the training generator
@@ -112,13 +123,45 @@ def extra_pictures(max_side: int = 512) -> list[Tensor]:
     return out
 
 
+def _colour_picture(package: str, name: str) -> Any:
+    if package == "matplotlib":
+        from matplotlib import cbook
+
+        return cbook.get_sample_data(name, asfileobj=False)
+    if package == "sklearn":
+        try:
+            from sklearn.datasets import load_sample_image
+        except ImportError as err:
+            raise ImportError(
+                "the 'colour' content pool uses scikit-learn's sample photos: pip install -e '.[train]'"
+            ) from err
+        return load_sample_image(name)
+    import skimage.data
+
+    return getattr(skimage.data, name)()
+
+
+def colour_pictures(max_side: int = 512) -> list[Tensor]:
+    """The colour pictures of :data:`COLOUR_PICTURES`, long side at most ``max_side``."""
+    return [_fit(_colour_picture(package, name), max_side) for package, name in COLOUR_PICTURES]
+
+
 def training_contents(config: TrainConfig) -> list[Tensor]:
     """The content pool of a run: ``"photos"``, the bundled photos (:func:`content_pool`); ``"all"``, also
     :func:`extra_pictures` and the style pool, for reconstruction decoders (t = f(c) only), which must
-    invert whatever a style transfer hands them and never see a style target."""
+    invert whatever a style transfer hands them and never see a style target; ``"colour"``, the photos,
+    the extra pictures, :func:`colour_pictures` and the style pool with one seed: in ``"all"`` the twelve
+    procedural styles (four styles, three seeds) are 12 of 27 pictures and the colour photos 5, in
+    ``"colour"`` the procedural styles 4 of 24 and the colour pictures 10; ``"leaves"``, the ``"colour"``
+    pool and eight dead leaves pictures (:func:`nstlab.images.dead_leaves`: flat colour regions of every
+    size with sharp edges, in every colour)."""
     pool = content_pool(config.content_dir)
     if config.content_pool == "all":
         pool += extra_pictures() + style_pool(config.style_dir)
+    elif config.content_pool in ("colour", "leaves"):
+        pool += extra_pictures() + colour_pictures() + style_pool(config.style_dir, seeds=(0,))
+    if config.content_pool == "leaves":
+        pool += [images.to_tensor(images.dead_leaves(seed=s)) for s in DEAD_LEAVES_SEEDS]
     return pool
 
 
@@ -317,7 +360,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     content_dir: str | None = None
     style_dir: str | None = None
-    content_pool: str = "photos"  # "all": also skimage's other pictures and the styles (training_contents)
+    content_pool: str = "photos"  # "all", "colour": also other pictures and the styles (training_contents)
     init: str | None = None  # weights (state dict, checkpoint or shipped .pt) to start a new run from
     solver: str = "adam"  # "lstsq": the exact least-squares pixel fit of a linear decoder (relu1_1)
     hue_jitter: float = 0.0  # probability that a crop is rotated to a random hue (random_hues)

@@ -224,6 +224,41 @@ def marble(size: int = 512, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def leaf_radii(u: np.ndarray, r_min: float, r_max: float) -> np.ndarray:
+    """Radii with density p(r) ~ r^-3 on [r_min, r_max] from uniform ``u`` in [0, 1), by the inverse CDF
+    r = (r_min^-2 - u (r_min^-2 - r_max^-2))^-1/2 (a Pareto law truncated at r_max)."""
+    return (r_min**-2 - u * (r_min**-2 - r_max**-2)) ** -0.5
+
+
+def leaf_mean_area(r_min: float, r_max: float) -> float:
+    """E[pi r^2] under :func:`leaf_radii`: 2 pi ln(r_max / r_min) / (r_min^-2 - r_max^-2)."""
+    return 2 * math.pi * math.log(r_max / r_min) / (r_min**-2 - r_max**-2)
+
+
+def dead_leaves(
+    size: int = 512, seed: int = 0, r_min: float = 4.0, r_max: float = 256.0, coverage: float = 8.0
+) -> np.ndarray:
+    """The dead leaves model of natural images (Lee, Mumford & Huang 2001, "Occlusion models for natural
+    images", IJCV 41): opaque discs of uniform random colour at uniform random positions, each on top of
+    the earlier ones, radii r^-3 distributed (:func:`leaf_radii`; scale invariant: every octave of sizes
+    covers the same share of the picture). Flat regions of every size with sharp occluding edges, the
+    statistics of photographs without their content: unlimited training pictures for decoders that must
+    colour flat regions (Achddou et al. 2021, "Synthetic images as a regularity prior for image restoration
+    neural networks", trained denoisers on them). ``coverage``: total disc area over the picture's
+    (:func:`leaf_mean_area`; at 8 about exp(-8) = 0.03 % of the ground stays bare). Drawn at twice the
+    size and downscaled, so the edges are antialiased as a photo's are."""
+    rng = np.random.default_rng(seed)
+    n = int(coverage * size * size / leaf_mean_area(r_min, r_max))
+    radius = 2 * leaf_radii(rng.uniform(size=n), r_min, r_max)
+    centre = rng.uniform(0, 2 * size, (n, 2))
+    colour = rng.integers(0, 256, (n, 3))
+    img = Image.new("RGB", (2 * size, 2 * size), tuple(int(c) for c in rng.integers(0, 256, 3)))
+    draw = ImageDraw.Draw(img)
+    for (x, y), r, c in zip(centre, radius, colour, strict=True):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in c))
+    return np.asarray(img.resize((size, size), Image.Resampling.BOX))
+
+
 PATTERNS = {
     "bands": bands,
     "dots": dots,

@@ -184,3 +184,26 @@ def test_shuffle_tiles_moves_whole_tiles():
     assert torch.equal(images.shuffle_tiles(img, tile=4, seed=1), out)  # seeded
     with pytest.raises(ValueError, match="tile must be"):
         images.shuffle_tiles(img, tile=14)
+
+
+def test_leaf_radii_are_the_truncated_pareto_law_of_scipy():
+    from scipy import stats
+
+    # p(r) ~ r^-3 on [4, 256]: scipy's truncpareto with b = 2 (pdf ~ x^-(b+1)), c = 256 / 4, scale 4
+    law = stats.truncpareto(b=2, c=64, scale=4)
+    u = np.linspace(0, 0.999, 50)
+    np.testing.assert_allclose(images.leaf_radii(u, 4, 256), law.ppf(u), rtol=1e-12)
+    assert images.leaf_mean_area(4, 256) == pytest.approx(law.expect(lambda r: np.pi * r**2), rel=1e-9)
+
+
+def test_dead_leaves_are_seeded_flat_regions_in_many_colours():
+    a, b = images.dead_leaves(128, seed=0), images.dead_leaves(128, seed=1)
+    assert a.shape == (128, 128, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, images.dead_leaves(128, seed=0)) and not np.array_equal(a, b)
+    # flat: most pixels equal their right neighbour (a disc's inside); unlike noise, which never does
+    assert (a[:, 1:] == a[:, :-1]).all(-1).mean() > 0.6
+    assert (images.noise(128)[:, 1:] == images.noise(128)[:, :-1]).all(-1).mean() < 0.6
+    # many leaves, in colours spread over the cube (uniform RGB): every channel spans most of 0-255
+    assert len(np.unique(a.reshape(-1, 3), axis=0)) > 100
+    spread = np.percentile(a.reshape(-1, 3), 95, axis=0) - np.percentile(a.reshape(-1, 3), 5, axis=0)
+    assert (spread > 150).all(), spread
