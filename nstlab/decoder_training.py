@@ -65,7 +65,7 @@ CONTENT_EXCLUDED = ("immunohistochemistry", "retina")  # not natural photographs
 # skimage's other bundled pictures (no download), used by the "all" content pool of the reconstruction
 # decoders: a motorcycle photo, the moon, text, a printed page, a cell, a clock (grey ones become grey RGB)
 EXTRA_PICTURES = ("stereo_motorcycle", "moon", "text", "page", "cell", "clock")
-# Colour pictures that come with installed packages (no download), added by the "colour" pool:
+# Colour pictures that come with installed packages (no download), in the "colour" and "leaves" pools:
 # (package, name). scikit-learn's two sample photos need the optional extra ``nstlab[train]``.
 COLOUR_PICTURES = (
     ("matplotlib", "grace_hopper.jpg"),
@@ -133,7 +133,8 @@ def _colour_picture(package: str, name: str) -> Any:
             from sklearn.datasets import load_sample_image
         except ImportError as err:
             raise ImportError(
-                "the 'colour' content pool uses scikit-learn's sample photos: pip install -e '.[train]'"
+                "the 'colour' and 'leaves' content pools use scikit-learn's sample photos: "
+                "pip install -e '.[train]'"
             ) from err
         return load_sample_image(name)
     import skimage.data
@@ -360,7 +361,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     content_dir: str | None = None
     style_dir: str | None = None
-    content_pool: str = "photos"  # "all", "colour": also other pictures and the styles (training_contents)
+    content_pool: str = "photos"  # "all", "colour", "leaves": more pictures, the styles (training_contents)
     init: str | None = None  # weights (state dict, checkpoint or shipped .pt) to start a new run from
     solver: str = "adam"  # "lstsq": the exact least-squares pixel fit of a linear decoder (relu1_1)
     hue_jitter: float = 0.0  # probability that a crop is rotated to a random hue (random_hues)
