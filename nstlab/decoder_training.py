@@ -66,13 +66,15 @@ CONTENT_EXCLUDED = ("immunohistochemistry", "retina")  # not natural photographs
 # decoders: a motorcycle photo, the moon, text, a printed page, a cell, a clock (grey ones become grey RGB)
 EXTRA_PICTURES = ("stereo_motorcycle", "moon", "text", "page", "cell", "clock")
 # Colour pictures that come with installed packages (no download), in the "colour" and "leaves" pools:
-# (package, name). scikit-learn's two sample photos need the optional extra ``nstlab[train]``.
+# (package, name). scikit-learn's two sample photos need the optional extra ``nstlab[train]``; "sample":
+# a sample of nstlab.images (skimage's retina and stained tissue, kept out of the photo pool as not natural
+# photographs, are colour pictures to reconstruct all the same).
 COLOUR_PICTURES = (
     ("matplotlib", "grace_hopper.jpg"),
     ("sklearn", "china.jpg"),
     ("sklearn", "flower.jpg"),
-    ("skimage", "retina"),
-    ("skimage", "immunohistochemistry"),
+    ("sample", "retina"),
+    ("sample", "immunohistochemistry"),
 )
 DEAD_LEAVES_SEEDS = tuple(range(8))  # the "leaves" pool's dead leaves pictures (images.dead_leaves)
 CONTENT_POOLS = ("photos", "all", "colour", "leaves")
@@ -137,9 +139,7 @@ def _colour_picture(package: str, name: str) -> Any:
                 "pip install -e '.[train]'"
             ) from err
         return load_sample_image(name)
-    import skimage.data
-
-    return getattr(skimage.data, name)()
+    return name  # images.load reads a sample by its name
 
 
 def colour_pictures(max_side: int = 512) -> list[Tensor]:
