@@ -71,6 +71,7 @@ def _train_decoder(args: argparse.Namespace) -> int:
         feature_weight=args.feature_weight,
         style_bank=args.style_bank,
         hue_jitter=args.hue_jitter,
+        average_from=args.average_from,
     )
     result = train_decoder(args.out, config, resume=args.resume, progress=True)
     last = result.history[-1]
@@ -134,6 +135,13 @@ def _add_train_decoder(sub) -> None:
         type=float,
         default=d.hue_jitter,
         help="probability that a training crop is shown in a random hue (colours beyond the few photos)",
+    )
+    t.add_argument(
+        "--average-from",
+        type=int,
+        default=None,
+        help="average the weights at every checkpoint-every-th step from this step on (SWA); "
+        "export-decoder writes the average",
     )
     t.set_defaults(func=_train_decoder)
 

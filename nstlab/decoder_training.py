@@ -365,6 +365,8 @@ class TrainConfig:
     init: str | None = None  # weights (state dict, checkpoint or shipped .pt) to start a new run from
     solver: str = "adam"  # "lstsq": the exact least-squares pixel fit of a linear decoder (relu1_1)
     hue_jitter: float = 0.0  # probability that a crop is rotated to a random hue (random_hues)
+    # average the weights at every checkpoint_every-th step from this step on (SWA, update_average)
+    average_from: int | None = None
 
     def check(self) -> None:
         """Raise a ValueError on an unknown variant or layer, a crop too small for the layer or a hue_jitter
@@ -377,6 +379,11 @@ class TrainConfig:
             raise ValueError(
                 f"solver 'lstsq' fits a linear decoder; only the relu1_1 decoder is linear (one conv), "
                 f"the {self.layer} decoder has ReLUs: use solver 'adam'"
+            )
+        if self.average_from is not None and not 0 < self.average_from <= self.steps:
+            raise ValueError(
+                f"average_from {self.average_from} is outside the run's steps 1-{self.steps}; "
+                f"use a step at which a checkpoint is written, e.g. {self.steps}"
             )
         if not 0 <= self.hue_jitter <= 1:
             raise ValueError(f"hue_jitter is a probability, got {self.hue_jitter}; use a value in [0, 1]")
@@ -402,7 +409,8 @@ class TrainResult:
 
 @dataclass
 class _Run:
-    """The state a checkpoint holds: model, optimizer, generator, step, history and wall time."""
+    """The state a checkpoint holds: model, optimizer, generator, step, history, wall time and the running
+    average of the weights (``config.average_from``) with the steps it holds."""
 
     decoder: Decoder
     opt: torch.optim.Optimizer
@@ -410,6 +418,8 @@ class _Run:
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+    average: dict[str, Tensor] | None = None
+    averaged_steps: list[int] = field(default_factory=list)
 
 
 def _new_run(config: TrainConfig) -> _Run:
@@ -437,6 +447,18 @@ def _resume(run: _Run, path: Path, config: TrainConfig) -> None:
     run.opt.load_state_dict(ckpt["optimizer"])
     run.gen.set_state(ckpt["generator"])
     run.step, run.history, run.seconds = ckpt["step"], ckpt["history"], ckpt["seconds"]
+    run.average, run.averaged_steps = ckpt.get("average"), ckpt.get("averaged_steps", [])
+
+
+def update_average(
+    average: dict[str, Tensor] | None, weights: dict[str, Tensor], n: int
+) -> dict[str, Tensor]:
+    """The running mean of n weight sets from that of the first n - 1: w_bar_n = w_bar_{n-1} +
+    (w_n - w_bar_{n-1}) / n (stochastic weight averaging, Izmailov et al. 2018, "Averaging Weights Leads to
+    Wider Optima and Better Generalization", UAI, algorithm 1, with one weight set per checkpoint)."""
+    if average is None:
+        return {k: v.detach().clone() for k, v in weights.items()}
+    return {k: average[k] + (weights[k].detach() - average[k]) / n for k in average}
 
 
 def _save_checkpoint(path: Path, run: _Run, config: TrainConfig) -> None:
@@ -445,6 +467,8 @@ def _save_checkpoint(path: Path, run: _Run, config: TrainConfig) -> None:
         "model": run.decoder.state_dict(),
         "optimizer": run.opt.state_dict(),
         "generator": run.gen.get_state(),
+        "average": run.average,
+        "averaged_steps": run.averaged_steps,
     }
     torch.save(
         {**state, "step": run.step, "history": run.history, "config": vars(config), "seconds": run.seconds},
@@ -589,7 +613,11 @@ def train_decoder(
             losses = _train_step(run, config, backbone, contents, bank)
             bar.update(1)
             bar.set_postfix({k: f"{v.item():.3g}" for k, v in losses._asdict().items() if k != "total"})
-            if run.step % config.checkpoint_every == 0 or run.step == config.steps:
+            every = run.step % config.checkpoint_every == 0
+            if every and config.average_from is not None and run.step >= config.average_from:
+                run.averaged_steps.append(run.step)
+                run.average = update_average(run.average, run.decoder.state_dict(), len(run.averaged_steps))
+            if every or run.step == config.steps:
                 _save_checkpoint(ckpt_path, run, config)
     run.decoder.requires_grad_(False).eval()
     return TrainResult(run.decoder, run.history, ckpt_path)
@@ -608,11 +636,13 @@ def _every(history: list[dict[str, float]], every: int) -> list[dict[str, float]
 def export_decoder(checkpoint: str | Path, dest: str | Path, command: str, **record: Any) -> Path:
     """Write a checkpoint's weights as an fp16 state dict ``dest`` (.pt) and its json record (sha256,
     the command that produced it, steps, wall time, final losses, the loss curve every 10th step and any
-    ``record`` fields): how the files in ``nstlab/data`` were made."""
+    ``record`` fields): how the files in ``nstlab/data`` were made. A run with ``average_from`` exports
+    the average of its checkpoints' weights, and the json lists their steps."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.half() for k, v in ckpt["model"].items()}, dest)
+    weights = ckpt.get("average") or ckpt["model"]
+    torch.save({k: v.half() for k, v in weights.items()}, dest)
     last = ckpt["history"][-50:]
     info = {
         "file": dest.name,
@@ -625,6 +655,7 @@ def export_decoder(checkpoint: str | Path, dest: str | Path, command: str, **rec
         "final_losses_mean_last_50": {k: sum(h[k] for h in last) / len(last) for k in LOSS_KEYS},
         "config": ckpt["config"],
         "loss_curve": [[h[k] for k in ("step", *LOSS_KEYS)] for h in _every(ckpt["history"], 10)],
+        **({"averaged_checkpoint_steps": ckpt["averaged_steps"]} if ckpt.get("average") else {}),
         **record,
     }
     dest.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
