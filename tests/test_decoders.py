@@ -34,8 +34,8 @@ PSNR_FLOOR_DB = {"relu1_1": GOAL_DB, "relu2_1": GOAL_DB, "relu3_1": 15.6}
 # coffee with the four bundled procedural styles at 128 px, default stylize_fast (cascade, adain), measured
 # with the shipped decoders: strokes 0.413, mosaic 0.297, waves 0.056, swirl 0.025, mean 0.198; content SSIM
 # 0.32-0.42. Bound on the mean = the goal for the benchmark panel's mean, 0.3 (it was measured 0.87
-# before the cascade). One pair alone is a poor bound: each better relu3_1 decoder gives more of the photo
-# back: coffee x mosaic went 0.189, 0.148, 0.225, 0.300, 0.297 with the decoders of 16.0-19.9 dB.
+# before the cascade). One pair alone is a poor bound: the better relu3_1 decoders give more of the photo
+# back, and coffee x mosaic went 0.189, 0.148, 0.225, 0.300, 0.297 with the decoders of 16.0-19.9 dB.
 CASCADE_STYLE_BOUND = 0.3
 
 
