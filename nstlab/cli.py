@@ -136,13 +136,7 @@ def _add_train_decoder(sub) -> None:
         default=d.hue_jitter,
         help="probability that a training crop is shown in a random hue (colours beyond the few photos)",
     )
-    t.add_argument(
-        "--average-from",
-        type=int,
-        default=None,
-        help="average the weights at every checkpoint-every-th step from this step on (SWA); "
-        "export-decoder writes the average",
-    )
+    t.add_argument("--average-from", type=int, help="SWA: average the checkpoints' weights from this step on")
     t.set_defaults(func=_train_decoder)
 
 
