@@ -20,7 +20,8 @@ The reconstruction decoders of the cascade (Li et al. 2017, "Universal Style Tra
 Transforms", sec. 3.1) are the same loop with every sample a reconstruction sample and only the pixel
 loss: ``reconstruct_fraction=1, style_weight=0, feature_weight=0`` (``--reconstruct-fraction 1
 --style-weight 0 --feature-weight 0``), on the ``"all"`` pool (``relu1_1``, ``relu2_1``) or the
-``"leaves"`` pool (``relu3_1``: ten colour pictures, eight dead leaves pictures; :func:`training_contents`).
+``"leaves"`` pool (``relu3_1``: ten colour pictures, eight dead leaves pictures; :func:`training_contents`)
+with ``content_dir`` the Debian wallpapers of ``benchmarks/wallpapers.py``.
 The ``relu1_1`` decoder is one convolution, linear in its weights, so ``solver="lstsq"`` solves its pixel
 loss exactly by least squares (:func:`fit_linear_decoder`) instead of running Adam. ``hue_jitter`` shows
 a share of the crops in random hues (:func:`random_hues`): the pools hold ten colour pictures, too few
@@ -380,10 +381,12 @@ class TrainConfig:
                 f"solver 'lstsq' fits a linear decoder; only the relu1_1 decoder is linear (one conv), "
                 f"the {self.layer} decoder has ReLUs: use solver 'adam'"
             )
-        if self.average_from is not None and not 0 < self.average_from <= self.steps:
+        last_checkpoint = self.steps - self.steps % self.checkpoint_every  # the last step averaged
+        if self.average_from is not None and not 0 < self.average_from <= last_checkpoint:
             raise ValueError(
-                f"average_from {self.average_from} is outside the run's steps 1-{self.steps}; "
-                f"use a step at which a checkpoint is written, e.g. {self.steps}"
+                f"average_from {self.average_from}: the weights are averaged every {self.checkpoint_every} "
+                f"steps, and no such step lies between it and the run's last, {self.steps}; use a step in "
+                f"1-{last_checkpoint}"
             )
         if not 0 <= self.hue_jitter <= 1:
             raise ValueError(f"hue_jitter is a probability, got {self.hue_jitter}; use a value in [0, 1]")
