@@ -24,18 +24,21 @@ def _picture(path: Path, size: tuple[int, int], mode: str = "RGB") -> None:
     Image.fromarray(rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8), mode).save(path)
 
 
-def test_picks_nature_ukui_and_the_largest_image_of_each_plasma_wallpaper(tmp_path):
-    share = tmp_path / "usr" / "share"
+def test_picks_nature_flat_backgrounds_and_the_largest_image_of_each_plasma_wallpaper(tmp_path):
+    share = tmp_path / "mate-backgrounds" / "usr" / "share"
     _picture(share / "backgrounds" / "mate" / "nature" / "Dune.jpg", (64, 40))
     _picture(share / "backgrounds" / "mate" / "abstract" / "Silk.png", (64, 40))  # not nature: left out
+    share = tmp_path / "ukui-wallpapers" / "usr" / "share"
     _picture(share / "backgrounds" / "calla.png", (64, 40))
     (share / "backgrounds" / "ukui.xml").write_text("<xml/>")  # not a picture: left out
+    _picture(tmp_path / "lomiri-wallpapers-16.04" / "usr" / "share" / "backgrounds" / "Bridge.jpg", (64, 40))
+    share = tmp_path / "plasma-workspace-wallpapers" / "usr" / "share"
     images = share / "wallpapers" / "Kite" / "contents" / "images"
     _picture(images / "640x480.jpg", (64, 48))
     _picture(images / "1920x1080.png", (192, 108))
     _picture(share / "wallpapers" / "Kite" / "contents" / "images_dark" / "5120x2880.png", (256, 144))
-    picks = _script().wallpaper_files(tmp_path)
-    assert list(picks) == ["mate-Dune", "ukui-calla", "plasma-Kite"]
+    picks = _script().wallpaper_files(tmp_path)  # lomiri-wallpapers-20.04 is missing: nothing from it
+    assert list(picks) == ["mate-Dune", "ukui-calla", "plasma-Kite", "lomiri-Bridge"]  # packages' order
     assert picks["plasma-Kite"] == images / "1920x1080.png"
 
 
