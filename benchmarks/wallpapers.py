@@ -59,12 +59,12 @@ def package_files(share: Path) -> list[tuple[str, Path]]:
     return picks
 
 
-def wallpaper_files(root: Path, packages: dict[str, str] = PACKAGES) -> dict[str, Path]:
-    """The chosen pictures of the packages unpacked in ``root/<package>``, by output name
-    (``<prefix>-<name>``), in a fixed order."""
+def wallpaper_files(root: Path) -> dict[str, Path]:
+    """The chosen pictures of :data:`PACKAGES`, unpacked in ``root/<package>``, by output name
+    (``<prefix>-<name>``), in a fixed order (a package missing from ``root`` gives none)."""
     return {
         f"{prefix}-{name}": path
-        for package, prefix in packages.items()
+        for package, prefix in PACKAGES.items()
         for name, path in package_files(root / package / "usr" / "share")
     }
 
