@@ -18,8 +18,8 @@ Style transfer
     ``artifacts`` (checkerboard artifacts of transposed convolution).
 Teaching
     ``figures`` (intuition figures drawn by code), ``widgets`` (instructor demos), ``checks`` (exercise
-    checkers, a package), ``cli`` (the ``nstlab`` command). ``_features`` holds the shape handling and
-    validators shared by the feature modules.
+    checkers, a package), ``cli`` (the ``nstlab`` command). ``validation`` checks every public function's
+    arguments against its type hints; ``_features`` holds the shape handling of the feature modules.
 """
 
 from importlib.metadata import version

@@ -1,4 +1,4 @@
-"""Shape handling and validation shared by ``stats``, ``transforms`` and ``losses``.
+"""Shape handling shared by ``stats``, ``transforms`` and ``losses`` (checks: :mod:`nstlab.validation`).
 
 The text writes a layer's activations as a *feature matrix* F in R^{C x N} (C channels, N = H*W
 positions). Torch code holds *feature maps* (B, C, H, W). Every public function accepts both: a (C, N)
@@ -7,10 +7,12 @@ matrix gives an unbatched result, a (B, C, H, W) map a batched one.
 
 from __future__ import annotations
 
-import numbers
-
-import torch
 from torch import Tensor
+
+from .validation import TensorSpec, check_choice, check_finite, check_tensor
+from .validation import check_float as check_number
+
+__all__ = ["as_matrices", "as_pair", "check_choice", "check_eps", "check_fraction", "check_finite"]
 
 
 def as_matrices(F: Tensor, name: str = "F", min_positions: int = 1) -> tuple[Tensor, bool]:
@@ -19,7 +21,7 @@ def as_matrices(F: Tensor, name: str = "F", min_positions: int = 1) -> tuple[Ten
     (C, N) -> (1, C, N) with ``batched=False``; (B, C, H, W) -> (B, C, H*W) with ``batched=True``.
     Raises ValueError on any other shape, on fewer than ``min_positions`` positions, and on NaN or inf.
     """
-    check_tensor(F, name)
+    check_tensor(F, name, TensorSpec(floating=False, finite=False))
     if F.ndim == 2:
         M, batched = F.unsqueeze(0), False
     elif F.ndim == 4:
@@ -40,31 +42,6 @@ def as_matrices(F: Tensor, name: str = "F", min_positions: int = 1) -> tuple[Ten
         )
     check_finite(F, name)
     return M, batched
-
-
-def check_tensor(x: object, name: str) -> None:
-    """Raise TypeError unless ``x`` is a torch.Tensor."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}; use torch.as_tensor(...)")
-
-
-def check_number(value: object, name: str) -> float:
-    """``value`` as a float; TypeError unless it is a real number (or a one-element real tensor)."""
-    if isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex():
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    return float(value)
-
-
-def check_finite(x: Tensor, name: str) -> None:
-    """Raise ValueError if ``x`` holds NaN or inf (detached check, no graph)."""
-    if not torch.isfinite(x.detach()).all():
-        n_bad = int((~torch.isfinite(x.detach())).sum())
-        raise ValueError(
-            f"{name} contains {n_bad} NaN or inf value(s); check the input image and the learning rate "
-            "(a diverged optimization produces NaN features)"
-        )
 
 
 def same_channels(X: Tensor, Y: Tensor, names: tuple[str, str] = ("X", "Y")) -> None:
@@ -131,9 +108,3 @@ def check_fraction(value: float, name: str) -> None:
         raise ValueError(
             f"{name} must lie in [0, 1], got {value!r}; 0 keeps the first term, 1 uses only the second"
         )
-
-
-def check_choice(value: str, choices: tuple[str, ...], name: str) -> None:
-    """Raise ValueError naming the valid options when ``value`` is not one of ``choices``."""
-    if value not in choices:
-        raise ValueError(f"unknown {name}={value!r}; choose one of {choices}")

@@ -23,12 +23,29 @@ import torch.nn.functional as nnf
 from torch import Tensor
 
 from .color import luminance
+from .validation import AnyTensor, ImageTensor, NonNegativeInt, PositiveInt, checked
+
+__all__ = [
+    "transposed_conv_output",
+    "zero_insertion",
+    "upsample",
+    "overlap_pattern",
+    "resize_conv_output",
+    "interior",
+    "spectrum",
+    "dominant_frequency",
+    "checkerboard_strength",
+    "compare_upsampling",
+    "luminance_signal",
+    "hann_windowed",
+    "nyquist_peak",
+]
 
 KERNELS = ("ones", "random")
 UPSAMPLING = ("transposed", "resize")
 
 
-def _check_geometry(kernel_size: int, stride: int, n_in: int, ndim: int) -> None:
+def _check_geometry(kernel_size: PositiveInt, stride: PositiveInt, n_in: PositiveInt, ndim: int) -> None:
     if kernel_size < 1 or stride < 1:
         raise ValueError(f"kernel_size and stride must be >= 1, got k = {kernel_size}, s = {stride}")
     if ndim not in (1, 2):
@@ -37,7 +54,7 @@ def _check_geometry(kernel_size: int, stride: int, n_in: int, ndim: int) -> None
         raise ValueError(f"n_in must be >= 2 input pixels per axis, got {n_in}")
 
 
-def _kernel(kernel: str | Tensor, kernel_size: int, ndim: int, seed: int) -> Tensor:
+def _kernel(kernel: str | Tensor, kernel_size: PositiveInt, ndim: int, seed: NonNegativeInt) -> Tensor:
     """The (1, 1, k) or (1, 1, k, k) weight: all ones, seeded standard normal, or a given tensor."""
     shape = (kernel_size,) * ndim
     if isinstance(kernel, Tensor):
@@ -56,7 +73,12 @@ def _kernel(kernel: str | Tensor, kernel_size: int, ndim: int, seed: int) -> Ten
 
 
 def _kernel_and_constant_input(
-    kernel: str | Tensor, kernel_size: int, stride: int, n_in: int, ndim: int, seed: int
+    kernel: str | Tensor,
+    kernel_size: PositiveInt,
+    stride: PositiveInt,
+    n_in: PositiveInt,
+    ndim: int,
+    seed: NonNegativeInt,
 ) -> tuple[Tensor, Tensor]:
     """The checked kernel and an all-ones input (1, 1, n_in[, n_in]) in float64."""
     _check_geometry(kernel_size, stride, n_in, ndim)
@@ -65,7 +87,13 @@ def _kernel_and_constant_input(
 
 
 def _constant_response(
-    method: str, kernel_size: int, stride: int, n_in: int, ndim: int, kernel: str | Tensor, seed: int
+    method: str,
+    kernel_size: PositiveInt,
+    stride: PositiveInt,
+    n_in: PositiveInt,
+    ndim: int,
+    kernel: str | Tensor,
+    seed: NonNegativeInt,
 ) -> Tensor:
     """The response of a ``"transposed"`` or ``"resize"`` upsampling layer to an all-ones input (float64)."""
     w, x = _kernel_and_constant_input(kernel, kernel_size, stride, n_in, ndim, seed)
@@ -78,8 +106,14 @@ def _constant_response(
     return conv(up, w)[0, 0]
 
 
+@checked
 def transposed_conv_output(
-    kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1, kernel: str | Tensor = "ones", seed: int = 0
+    kernel_size: PositiveInt,
+    stride: PositiveInt,
+    n_in: PositiveInt = 16,
+    ndim: int = 1,
+    kernel: str | Tensor = "ones",
+    seed: NonNegativeInt = 0,
 ) -> Tensor:
     """Output of a transposed convolution (no padding) applied to a constant input of ones.
 
@@ -91,7 +125,8 @@ def transposed_conv_output(
     return _constant_response("transposed", kernel_size, stride, n_in, ndim, kernel, seed)
 
 
-def zero_insertion(signal: Tensor, stride: int) -> Tensor:
+@checked
+def zero_insertion(signal: AnyTensor, stride: PositiveInt) -> Tensor:
     """The first step of a stride-s transposed convolution: s - 1 zeros inserted between neighbouring pixels.
 
     (L,) -> ((L - 1) s + 1,) and (H, W) -> ((H - 1) s + 1, (W - 1) s + 1): input pixel i lands at s i, the
@@ -108,7 +143,8 @@ def zero_insertion(signal: Tensor, stride: int) -> Tensor:
     return up
 
 
-def upsample(x: Tensor, weight: Tensor, stride: int, method: str = "transposed") -> Tensor:
+@checked
+def upsample(x: Tensor, weight: Tensor, stride: PositiveInt, method: str = "transposed") -> Tensor:
     """Upsample feature maps (B, C_in, H, W) by ``stride`` with a learnable-style layer of weight
     (C_out, C_in, k, k), as a decoder would.
 
@@ -141,7 +177,10 @@ def upsample(x: Tensor, weight: Tensor, stride: int, method: str = "transposed")
     return nnf.conv2d(up, weight)
 
 
-def overlap_pattern(kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1) -> Tensor:
+@checked
+def overlap_pattern(
+    kernel_size: PositiveInt, stride: PositiveInt, n_in: PositiveInt = 16, ndim: int = 1
+) -> Tensor:
     """How many kernel taps of a stride-s, size-k transposed convolution hit each output pixel (int64).
 
     Computed as the transposed convolution of a ones input with a ones kernel. In the interior (see
@@ -151,8 +190,14 @@ def overlap_pattern(kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1
     return transposed_conv_output(kernel_size, stride, n_in, ndim, "ones").round().to(torch.int64)
 
 
+@checked
 def resize_conv_output(
-    kernel_size: int, stride: int, n_in: int = 16, ndim: int = 1, kernel: str | Tensor = "ones", seed: int = 0
+    kernel_size: PositiveInt,
+    stride: PositiveInt,
+    n_in: PositiveInt = 16,
+    ndim: int = 1,
+    kernel: str | Tensor = "ones",
+    seed: NonNegativeInt = 0,
 ) -> Tensor:
     """Resize-convolution of a constant input of ones: nearest upsampling by s, then a stride-1
     convolution with a k (x k) kernel after replicate padding ((k - 1) // 2 before, k // 2 after).
@@ -164,7 +209,8 @@ def resize_conv_output(
     return _constant_response("resize", kernel_size, stride, n_in, ndim, kernel, seed)
 
 
-def interior(signal: Tensor, kernel_size: int, stride: int | None = None) -> Tensor:
+@checked
+def interior(signal: AnyTensor, kernel_size: PositiveInt, stride: PositiveInt | None = None) -> Tensor:
     """Drop the k - 1 border pixels at each end of every axis, where not all input pixels contribute.
 
     These are the pixels whose taps reach beyond the input of a no-padding transposed convolution. With
@@ -185,7 +231,7 @@ def interior(signal: Tensor, kernel_size: int, stride: int | None = None) -> Ten
     return out
 
 
-def _check_signal(signal: Tensor) -> None:
+def _check_signal(signal: AnyTensor) -> None:
     if not isinstance(signal, Tensor) or signal.ndim not in (1, 2):
         shape = tuple(signal.shape) if isinstance(signal, Tensor) else type(signal).__name__
         raise ValueError(f"signal must be a 1-D (L,) or 2-D (H, W) tensor, got {shape}")
@@ -193,7 +239,8 @@ def _check_signal(signal: Tensor) -> None:
         raise ValueError("signal contains NaN or inf values")
 
 
-def spectrum(signal: Tensor) -> tuple[Tensor | tuple[Tensor, Tensor], Tensor]:
+@checked
+def spectrum(signal: AnyTensor) -> tuple[Tensor | tuple[Tensor, Tensor], Tensor]:
     """Magnitude of the discrete Fourier transform of the mean-removed signal, with its frequencies.
 
     1-D: ``(freqs, |rfft(x - mean)|)``, freqs = k / L for k = 0..L//2 (cycles/pixel). 2-D:
@@ -218,7 +265,8 @@ def _ac_power_is_zero(x: Tensor, power: Tensor) -> bool:
     return float(power.sum()) <= 1e-24 * (float(x.pow(2).sum()) * x.numel() + 1e-300)
 
 
-def dominant_frequency(signal: Tensor) -> float | tuple[float, float]:
+@checked
+def dominant_frequency(signal: AnyTensor) -> float | tuple[float, float]:
     """Frequency (cycles/pixel) of the strongest non-DC component of the mean-removed signal.
 
     1-D: the one-sided power spectrum (bins other than DC and Nyquist counted twice) is maximized over
@@ -249,7 +297,8 @@ def dominant_frequency(signal: Tensor) -> float | tuple[float, float]:
     return (abs(float(freqs[0][iy])), abs(float(freqs[1][ix])))
 
 
-def checkerboard_strength(signal: Tensor, stride: int) -> float:
+@checked
+def checkerboard_strength(signal: AnyTensor, stride: PositiveInt) -> float:
     """Share of the AC power at multiples of 1/s: sum_{f in Z^d / s, f != 0} |X(f)|^2 / sum_{f != 0} |X(f)|^2.
 
     In 1-D the bins 1/s, 2/s, ... (the checkerboard's fundamental and harmonics); in 2-D every bin whose
@@ -275,13 +324,14 @@ def checkerboard_strength(signal: Tensor, stride: int) -> float:
     return float(power[mask].sum() / power.sum())
 
 
+@checked
 def compare_upsampling(
-    kernel_size: int,
-    stride: int,
+    kernel_size: PositiveInt,
+    stride: PositiveInt,
     ndim: int = 1,
     kernel: str | Tensor = "ones",
-    n_in: int = 16,
-    seed: int = 0,
+    n_in: PositiveInt = 16,
+    seed: NonNegativeInt = 0,
 ) -> dict[str, Any]:
     """Transposed convolution versus resize-convolution on a constant input, for a widget or a table.
 
@@ -306,7 +356,8 @@ def compare_upsampling(
 # ----------------------------------------------------------------------------------------------------
 
 
-def luminance_signal(img: Tensor) -> Tensor:
+@checked
+def luminance_signal(img: ImageTensor) -> Tensor:
     """The Rec. 601 luminance (:func:`nstlab.color.luminance`) of a (1, 3, H, W) image as an (H, W)
     float64 signal, cropped to even sizes so that 1/2 cycles/pixel is an FFT bin."""
     if img.ndim != 4 or img.shape[0] != 1:
@@ -315,6 +366,7 @@ def luminance_signal(img: Tensor) -> Tensor:
     return y[: y.shape[0] // 2 * 2, : y.shape[1] // 2 * 2]
 
 
+@checked
 def hann_windowed(y: Tensor) -> Tensor:
     """An (H, W) signal times the separable Hann window w(n) = sin^2(pi n / L) (periodic), mean removed
     first so that the window does not turn the mean into low-frequency power."""
@@ -326,7 +378,8 @@ def hann_windowed(y: Tensor) -> Tensor:
     return (y - y.mean()) * win
 
 
-def nyquist_peak(img: Tensor) -> float:
+@checked
+def nyquist_peak(img: ImageTensor) -> float:
     """Checkerboard peak of an image: the mean power of its luminance spectrum at the period-2 bins
     (1/2, 0), (0, 1/2), (1/2, 1/2) cycles/pixel divided by the median power of the high-frequency band
     max(|f_y|, |f_x|) >= 3/8 around them (:func:`spectrum` of :func:`luminance_signal` times a 2-D Hann

@@ -25,11 +25,18 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
+from . import validation
 from . import weights as W
 from .budget import device as default_device
-from .images import check_image
 from .layers import vgg_layers
 from .receptive import receptive_field
+from .validation import NonNegativeInt, TensorSpec, checked
+
+__all__ = [
+    "check_unit_range",
+    "Backbone",
+    "load_backbone",
+]
 
 BACKBONES = ("vgg16-hed", "vgg19", "random-vgg16", "random-vgg19")
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -37,19 +44,16 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+@checked
 def check_unit_range(img01: Tensor) -> None:
     """Raise a ValueError when an image has values outside [0, 1] (e.g. 0-255 pixel values)."""
-    lo, hi = torch.aminmax(img01.detach())
-    if lo < 0 or hi > 1:
-        raise ValueError(
-            f"image values must lie in [0, 1], got values in [{float(lo):.4g}, {float(hi):.4g}]; divide "
-            "0-255 pixel values by 255 (nstlab.images.load does) or clamp(0, 1)"
-        )
+    validation.check_unit_range(img01, "img01")
 
 
 class Backbone(nn.Module):
     """A frozen VGG with named layers. Inputs of ``features`` are images in [0, 1], (B, 3, H, W)."""
 
+    @checked
     def __init__(self, name: str, arch: str, caffe: bool, ceil_mode: bool = False):
         super().__init__()
         self.name, self.arch, self.caffe = name, arch, caffe
@@ -74,11 +78,13 @@ class Backbone(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
+    @checked
     def preprocess(self, img01: Tensor) -> Tensor:
         """Image in [0, 1] RGB -> the network's input: Caffe BGR 0-255 minus mean, or ImageNet z-scores."""
         x = img01.flip(1) if self.caffe else img01
         return (x - self.mean) / self.std
 
+    @checked
     def check_layers(self, layers: Iterable[str]) -> list[str]:
         """Return the layers as a list; raise a ValueError listing the valid names on an unknown one."""
         layers = [layers] if isinstance(layers, str) else list(layers)
@@ -91,6 +97,7 @@ class Backbone(nn.Module):
             raise ValueError("no layers requested")
         return layers
 
+    @checked
     def features(
         self, img01: Tensor, layers: Iterable[str], *, check_range: bool = True
     ) -> dict[str, Tensor]:
@@ -102,9 +109,8 @@ class Backbone(nn.Module):
         image of another dtype (float64, float16) is cast to the network's; the features are in its dtype.
         """
         layers = self.check_layers(layers)
-        check_image(img01)
-        if check_range:
-            check_unit_range(img01)
+        validation.check_tensor(img01, "img01", TensorSpec(image=check_range))
+        validation.check_image_shape(img01, "img01")
         wanted, deepest = set(layers), max(self.layer_names.index(n) for n in layers)
         x, out = self.preprocess(img01.to(self.mean.dtype)), {}
         for name in self.layer_names[: deepest + 1]:
@@ -118,10 +124,12 @@ class Backbone(nn.Module):
                 out[name] = x
         return out
 
+    @checked
     def receptive_field(self, layer: str) -> int:
         """Receptive field size in input pixels of one unit of ``layer`` (see :mod:`nstlab.receptive`)."""
         return receptive_field(self, layer)
 
+    @checked
     def extra_repr(self) -> str:
         return f"name={self.name!r}, layers={len(self.layer_names)}"
 
@@ -152,7 +160,7 @@ def _rename_torchvision(state: dict[str, Tensor], arch: str) -> dict[str, Tensor
     return out
 
 
-def _random_state(arch: str, seed: int) -> dict[str, Tensor]:
+def _random_state(arch: str, seed: NonNegativeInt) -> dict[str, Tensor]:
     g = torch.Generator().manual_seed(seed)
     out = {}
     for name, kind, c_in, c_out in vgg_layers(arch):
@@ -164,11 +172,11 @@ def _random_state(arch: str, seed: int) -> dict[str, Tensor]:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(name: str, device: str, seed: int) -> Backbone:
+def _cached(name: str, device: str, seed: NonNegativeInt) -> Backbone:
     return _build(name, seed).to(device)
 
 
-def _build(name: str, seed: int = 0) -> Backbone:
+def _build(name: str, seed: NonNegativeInt = 0) -> Backbone:
     if name == "vgg16-hed":
         model, state = Backbone(name, "vgg16", caffe=True, ceil_mode=True), W.load_hed_state()
     elif name == "vgg19":
@@ -183,8 +191,9 @@ def _build(name: str, seed: int = 0) -> Backbone:
     return model
 
 
+@checked
 def load_backbone(
-    name: str = "vgg16-hed", device: str | torch.device | None = None, seed: int = 0
+    name: str = "vgg16-hed", device: str | torch.device | None = None, seed: NonNegativeInt = 0
 ) -> Backbone:
     """A frozen, cached backbone by name (see the module docstring); ``seed`` is for the random ones."""
     if name not in BACKBONES:

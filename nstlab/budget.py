@@ -12,6 +12,14 @@ from dataclasses import dataclass
 
 import torch
 
+from .validation import PositiveInt, check_fields, checked
+
+__all__ = [
+    "Budget",
+    "budget",
+    "device",
+]
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -19,10 +27,13 @@ class Budget:
 
     name: str
     size: int  # long side of a stylized image, pixels
-    steps: int  # optimization steps of a full stylization
+    steps: PositiveInt  # optimization steps of a full stylization
     small_size: int  # long side for sweeps and grids of many runs
     small_steps: int
     max_size: int  # largest long side accepted before downscaling with a warning
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 BUDGETS = {
@@ -32,6 +43,7 @@ BUDGETS = {
 }
 
 
+@checked
 def budget(name: str | None = None) -> Budget:
     """The budget named by ``name`` or by ``$NSTLAB_BUDGET`` (default ``laptop``)."""
     name = name or os.environ.get("NSTLAB_BUDGET", "laptop")
@@ -40,6 +52,7 @@ def budget(name: str | None = None) -> Budget:
     return BUDGETS[name]
 
 
+@checked
 def device() -> torch.device:
     """CUDA when available, else CPU (override with ``$NSTLAB_DEVICE``)."""
     name = os.environ.get("NSTLAB_DEVICE")

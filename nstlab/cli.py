@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -14,6 +15,23 @@ from .backbones import BACKBONES
 from .decoder_training import CONTENT_POOLS, SOLVERS, TrainConfig, export_decoder, train_decoder
 from .decoders import LAYERS, VARIANTS
 from .optimize import DEFAULT_STYLE_WEIGHT, stylize
+from .validation import checked
+
+__all__ = [
+    "parser",
+    "main",
+]
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number >= 1 (``--steps 0`` is refused before any work starts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def _stylize(args: argparse.Namespace) -> int:
@@ -73,6 +91,7 @@ def _train_decoder(args: argparse.Namespace) -> int:
         hue_jitter=args.hue_jitter,
         average_from=args.average_from,
     )
+    images.check_writable_folder(args.out)  # before the backbone and the image pools load
     result = train_decoder(args.out, config, resume=args.resume, progress=True)
     last = result.history[-1]
     print(
@@ -88,13 +107,13 @@ def _add_train_decoder(sub) -> None:
     t = sub.add_parser("train-decoder", help="train a feed-forward AdaIN decoder (Huang & Belongie 2017)")
     t.add_argument("--variant", default=d.variant, choices=VARIANTS, help="upsampling: resize or transposed")
     t.add_argument("--layer", default=d.layer, choices=LAYERS, help="encoder depth the decoder inverts")
-    t.add_argument("--steps", type=int, default=d.steps, help="total optimizer steps (also when resuming)")
+    t.add_argument("--steps", type=_count, default=d.steps, help="total optimizer steps (also when resuming)")
     t.add_argument("--out", required=True, help="folder for checkpoint.pt and losses.csv/.png")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.add_argument("--content-dir", default=None, help="extra content images (added to the bundled photos)")
     t.add_argument("--style-dir", default=None, help="extra style images (added to the bundled styles)")
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--crop", type=int, default=d.crop, help="training crop size in pixels")
+    t.add_argument("--batch-size", type=_count, default=d.batch_size)
+    t.add_argument("--crop", type=_count, default=d.crop, help="training crop size in pixels")
     t.add_argument("--lr", type=float, default=d.lr)
     t.add_argument("--lr-decay-steps", type=float, default=d.lr_decay_steps)
     t.add_argument("--style-weight", type=float, default=d.style_weight, help="lambda of the style loss")
@@ -105,8 +124,8 @@ def _add_train_decoder(sub) -> None:
         help="share of each batch decoded from the content's own features (pixel loss)",
     )
     t.add_argument("--pixel-weight", type=float, default=d.pixel_weight, help="weight of the pixel loss")
-    t.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
-    t.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    t.add_argument("--checkpoint-every", type=_count, default=d.checkpoint_every)
+    t.add_argument("--threads", type=_count, default=None, help="torch threads (default: torch's choice)")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument(
         "--content-pool",
@@ -129,14 +148,18 @@ def _add_train_decoder(sub) -> None:
         default=d.feature_weight,
         help="weight of the feature loss (0 with --reconstruct-fraction 1: a pixel-only decoder)",
     )
-    t.add_argument("--style-bank", type=int, default=d.style_bank, help="style crops with precomputed stats")
+    t.add_argument(
+        "--style-bank", type=_count, default=d.style_bank, help="style crops with precomputed stats"
+    )
     t.add_argument(
         "--hue-jitter",
         type=float,
         default=d.hue_jitter,
         help="probability that a training crop is shown in a random hue (colours beyond the few photos)",
     )
-    t.add_argument("--average-from", type=int, help="SWA: average the checkpoints' weights from this step on")
+    t.add_argument(
+        "--average-from", type=_count, help="SWA: average the checkpoints' weights from this step on"
+    )
     t.set_defaults(func=_train_decoder)
 
 
@@ -162,6 +185,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+@checked
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nstlab", description="Neural style transfer course tools")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -169,8 +193,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--content", required=True, help="sample name, image path or URL")
     s.add_argument("--style", required=True, help="sample name, image path or URL")
     s.add_argument("-o", "--output", required=True, help="output image path (.png or .jpg)")
-    s.add_argument("--size", type=int, default=None, help="long side in pixels (default: the budget's)")
-    s.add_argument("--steps", type=int, default=None, help="optimization steps (default: the budget's)")
+    s.add_argument("--size", type=_count, default=None, help="long side in pixels (default: the budget's)")
+    s.add_argument("--steps", type=_count, default=None, help="optimization steps (default: the budget's)")
     s.add_argument("--style-weight", type=float, default=None, help="style weight beta")
     s.add_argument("--backbone", default="vgg16-hed", choices=BACKBONES)
     s.add_argument("--seed", type=int, default=0)
@@ -188,10 +212,12 @@ def parser() -> argparse.ArgumentParser:
 USER_ERRORS = (ValueError, TypeError, OSError, weights.WeightsError, MemoryError)
 
 
+@checked
 def main(argv: list[str] | None = None) -> int:
     """Run the command; every error a user can cause (bad argument, missing or unreadable image, output
-    path that cannot be written, missing weights, image too large for memory) prints one line to stderr
-    and returns 2 (argparse errors) or 1; an interruption returns 130."""
+    path that cannot be written, missing weights, unreadable checkpoint, image too large for memory) prints
+    one line to stderr and returns 2 (argparse errors) or 1; an interruption returns 130. Anything else is
+    one line too (``NSTLAB_DEBUG=1`` shows its traceback)."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as e:  # --help (0) or a one-line argparse error (2)
@@ -204,10 +230,17 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as e:
         print(f"nstlab: error: {_one_line(e)}", file=sys.stderr)
         return 1
-    except RuntimeError as e:
-        if "memory" not in str(e).lower() and "allocat" not in str(e).lower():
-            raise  # a bug: the traceback helps to report it
-        print(f"nstlab: error: out of memory ({_one_line(e)}); use a smaller --size", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 (one line for a person; the traceback on request)
+        if os.environ.get("NSTLAB_DEBUG"):
+            raise
+        if "memory" in str(e).lower() or "allocat" in str(e).lower():
+            print(f"nstlab: error: out of memory ({_one_line(e)}); use a smaller --size", file=sys.stderr)
+        else:
+            print(
+                f"nstlab: internal error: {type(e).__name__}: {_one_line(e)} (NSTLAB_DEBUG=1 shows the "
+                "traceback; please report it)",
+                file=sys.stderr,
+            )
         return 1
 
 

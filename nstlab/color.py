@@ -34,6 +34,26 @@ from torch import Tensor
 from ._features import check_choice
 from .images import check_image
 from .transforms import adain, gaussian_ot_map, wct
+from .validation import checked
+
+__all__ = [
+    "rgb_to_yiq",
+    "yiq_to_rgb",
+    "luminance",
+    "luminance_image",
+    "color_transfer",
+    "preserve_luminance_color",
+    "match_luminance",
+    "check_mode",
+    "content_in",
+    "style_in",
+    "inputs",
+    "styles_in",
+    "output",
+    "chroma_stats",
+    "hue_rotation_matrix",
+    "rotate_hue",
+]
 
 PRESERVE_COLOR = (None, "luminance", "histogram")
 COLOR_METHODS = ("wct", "adain", "ot")
@@ -56,16 +76,19 @@ def _mix(matrix: Tensor, img: Tensor) -> Tensor:
     return torch.einsum("ij,bjhw->bihw", matrix.to(img), img)
 
 
+@checked
 def rgb_to_yiq(img: Tensor) -> Tensor:
     """RGB (B, 3, H, W) to NTSC YIQ: Y = 0.299 R + 0.587 G + 0.114 B, I and Q the chrominance axes."""
     return _mix(_RGB_TO_YIQ, check_image(img, "img"))
 
 
+@checked
 def yiq_to_rgb(yiq: Tensor) -> Tensor:
     """Inverse of :func:`rgb_to_yiq` (exact matrix inverse, not clamped)."""
     return _mix(torch.linalg.inv(_RGB_TO_YIQ), check_image(yiq, "yiq"))
 
 
+@checked
 def luminance(img: Tensor) -> Tensor:
     """Rec. 601 luminance Y = 0.299 R + 0.587 G + 0.114 B of an RGB image (B, 3, H, W) -> (B, 1, H, W).
 
@@ -77,11 +100,13 @@ def luminance(img: Tensor) -> Tensor:
     return torch.einsum("c,bchw->bhw", w, img).unsqueeze(1)
 
 
+@checked
 def luminance_image(img: Tensor) -> Tensor:
     """The luminance Y of an RGB image repeated in three channels (a gray RGB image, (B, 3, H, W))."""
     return luminance(img).expand(-1, 3, -1, -1).contiguous()
 
 
+@checked
 def color_transfer(content_img: Tensor, style_img: Tensor, method: str = "wct", eps: float = 1e-5) -> Tensor:
     """Give the content image the style image's colours by treating pixels as 3-D features.
 
@@ -98,6 +123,7 @@ def color_transfer(content_img: Tensor, style_img: Tensor, method: str = "wct", 
     return transfer(content_img, style_img, eps=eps).clamp(0, 1)
 
 
+@checked
 def preserve_luminance_color(stylized: Tensor, content: Tensor) -> Tensor:
     """Luminance-only transfer (Gatys et al. 2017, "Controlling Perceptual Factors", sec. 5.1): keep the
     content's chrominance (I, Q) and take the stylized image's luminance Y, in YIQ; clamped to [0, 1]."""
@@ -112,6 +138,7 @@ def preserve_luminance_color(stylized: Tensor, content: Tensor) -> Tensor:
     return yiq_to_rgb(torch.cat([ys[:, :1], yc[:, 1:]], dim=1)).clamp(0, 1)
 
 
+@checked
 def match_luminance(style_img: Tensor, content_img: Tensor) -> Tensor:
     """Style luminance matched to the content's: Y' = (sigma_c / sigma_s)(Y_s - mu_s) + mu_c, as gray RGB.
 
@@ -126,7 +153,8 @@ def match_luminance(style_img: Tensor, content_img: Tensor) -> Tensor:
     return adain(ys, yc, eps=LUMINANCE_EPS).expand(-1, 3, -1, -1).contiguous()
 
 
-def check_mode(mode: str | None) -> str | None:
+@checked
+def check_mode(mode: object) -> str | None:
     """Validate ``preserve_color`` (one of :data:`PRESERVE_COLOR`); returns it."""
     if isinstance(mode, bool):
         raise TypeError(
@@ -139,12 +167,14 @@ def check_mode(mode: str | None) -> str | None:
     return mode
 
 
+@checked
 def content_in(content: Tensor, mode: str | None) -> Tensor:
     """The content as it goes into the transfer for ``mode``: its gray luminance image for
     ``"luminance"``, unchanged otherwise."""
     return luminance_image(content) if check_mode(mode) == "luminance" else content
 
 
+@checked
 def style_in(style: Tensor, content: Tensor, mode: str | None) -> Tensor:
     """The style as it goes into the transfer for ``mode``: its luminance matched to the content's
     (``"luminance"``), its colours moved to the content's (``"histogram"``), unchanged for None."""
@@ -155,16 +185,19 @@ def style_in(style: Tensor, content: Tensor, mode: str | None) -> Tensor:
     return style
 
 
+@checked
 def inputs(content: Tensor, style: Tensor, mode: str | None) -> tuple[Tensor, Tensor]:
     """(content, style) as they go into the transfer for ``mode`` (None leaves both unchanged)."""
     return content_in(content, mode), style_in(style, content, mode)
 
 
+@checked
 def styles_in(content: Tensor, styles: Sequence[Tensor], mode: str | None) -> list[Tensor]:
     """:func:`style_in` for each of several styles (one content)."""
     return [style_in(s, content, mode) for s in styles]
 
 
+@checked
 def output(result: Tensor, content: Tensor, mode: str | None) -> Tensor:
     """The transfer's ``result`` as the user sees it: for ``"luminance"`` its Y with the content's I, Q."""
     check_mode(mode)
@@ -173,6 +206,7 @@ def output(result: Tensor, content: Tensor, mode: str | None) -> Tensor:
     return result
 
 
+@checked
 def chroma_stats(img: Tensor) -> Tensor:
     """Mean and std of the chrominance channels I and Q of YIQ: a (4,) tensor (mu_I, mu_Q, sd_I, sd_Q).
 
@@ -182,6 +216,7 @@ def chroma_stats(img: Tensor) -> Tensor:
     return torch.cat([iq.mean(-1)[0], iq.std(-1, correction=0)[0]])
 
 
+@checked
 def hue_rotation_matrix(angle: float) -> Tensor:
     """The 3x3 rotation of RGB space by ``angle`` (radians) about the grey axis k = (1, 1, 1) / sqrt(3)
     (Rodrigues' formula): R = cos(a) I + sin(a) [k]_x + (1 - cos(a)) k k^T.
@@ -198,6 +233,7 @@ def hue_rotation_matrix(angle: float) -> Tensor:
     )
 
 
+@checked
 def rotate_hue(img: Tensor, angle: float) -> Tensor:
     """An RGB image (B, 3, H, W) with every pixel rotated by :func:`hue_rotation_matrix` (``angle``),
     clamped back to [0, 1]: the same picture in other hues (a training augmentation of the decoders)."""

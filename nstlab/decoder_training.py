@@ -53,7 +53,42 @@ from .backbones import Backbone, load_backbone
 from .decoders import EPS, LAYERS, MIN_SIZE, SHIPPED_LAYER, VARIANTS, Decoder
 from .stats import mean_std
 from .transforms import adain_to_moments
+from .validation import (
+    AnyTensor,
+    Fraction,
+    ImageSide,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    check_fields,
+    checked,
+    output_type,
+)
 from .weights import sha256
+
+__all__ = [
+    "content_pool",
+    "extra_pictures",
+    "colour_pictures",
+    "training_contents",
+    "style_pool",
+    "random_crop",
+    "random_crops",
+    "random_hues",
+    "StyleBank",
+    "style_bank",
+    "Losses",
+    "decoder_loss",
+    "TrainConfig",
+    "TrainResult",
+    "load_checkpoint",
+    "update_average",
+    "write_loss_curve",
+    "fit_linear_decoder",
+    "train_decoder",
+    "export_decoder",
+]
 
 STYLE_LAYERS = {
     "relu1_1": ("relu1_1",),
@@ -101,13 +136,14 @@ def _image_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def _fit(source: Any, max_side: int, seed: int = 0) -> Tensor:
+def _fit(source: Any, max_side: ImageSide, seed: NonNegativeInt = 0) -> Tensor:
     """An image loaded at full resolution, then downscaled to a long side of at most ``max_side``."""
     img = images.load(source, seed=seed)  # no size limit: the pools keep their own resolution
     return images.resize(img, max_side) if max(img.shape[-2:]) > max_side else img
 
 
-def content_pool(content_dir: str | Path | None = None, max_side: int = 512) -> list[Tensor]:
+@checked
+def content_pool(content_dir: str | Path | None = None, max_side: ImageSide = 512) -> list[Tensor]:
     """Training content: the bundled photos except :data:`HELD_OUT` and :data:`CONTENT_EXCLUDED`, plus
     the images of ``content_dir``; long side at most ``max_side``."""
     names = [n for n in images.PHOTOS if n not in HELD_OUT + CONTENT_EXCLUDED]
@@ -115,7 +151,8 @@ def content_pool(content_dir: str | Path | None = None, max_side: int = 512) -> 
     return [_fit(s, max_side) for s in sources]
 
 
-def extra_pictures(max_side: int = 512) -> list[Tensor]:
+@checked
+def extra_pictures(max_side: ImageSide = 512) -> list[Tensor]:
     """skimage's bundled pictures of :data:`EXTRA_PICTURES` (the left view of the stereo motorcycle)."""
     import skimage.data
 
@@ -143,11 +180,13 @@ def _colour_picture(package: str, name: str) -> Any:
     return name  # images.load reads a sample by its name
 
 
-def colour_pictures(max_side: int = 512) -> list[Tensor]:
+@checked
+def colour_pictures(max_side: ImageSide = 512) -> list[Tensor]:
     """The colour pictures of :data:`COLOUR_PICTURES`, long side at most ``max_side``."""
     return [_fit(_colour_picture(package, name), max_side) for package, name in COLOUR_PICTURES]
 
 
+@checked
 def training_contents(config: TrainConfig) -> list[Tensor]:
     """The content pool of a run: ``"photos"``, the bundled photos (:func:`content_pool`); ``"all"``, also
     :func:`extra_pictures` and the style pool, for reconstruction decoders (t = f(c) only), which must
@@ -167,8 +206,9 @@ def training_contents(config: TrainConfig) -> list[Tensor]:
     return pool
 
 
+@checked
 def style_pool(
-    style_dir: str | Path | None = None, seeds: Sequence[int] = (0, 1, 2), max_side: int = 512
+    style_dir: str | Path | None = None, seeds: Sequence[int] = (0, 1, 2), max_side: ImageSide = 512
 ) -> list[Tensor]:
     """Training styles: the bundled textures, the procedural styles with several ``seeds``, and the
     images of ``style_dir``; long side at most ``max_side``."""
@@ -181,7 +221,8 @@ def _randint(high: int, generator: torch.Generator) -> int:
     return int(torch.randint(high, (1,), generator=generator))
 
 
-def random_crop(img: Tensor, crop: int, generator: torch.Generator) -> Tensor:
+@checked
+def random_crop(img: Tensor, crop: ImageSide, generator: torch.Generator) -> Tensor:
     """One random crop (1, 3, crop, crop) of an image: rescaled so its short side is uniform in
     [crop, short side], a random crop position and a horizontal flip with probability 1/2."""
     h, w = img.shape[-2:]
@@ -199,11 +240,13 @@ def random_crop(img: Tensor, crop: int, generator: torch.Generator) -> Tensor:
     return patch.flip(-1) if bool(torch.rand(1, generator=generator) < 0.5) else patch
 
 
-def random_crops(pool: Sequence[Tensor], n: int, crop: int, generator: torch.Generator) -> Tensor:
+@checked
+def random_crops(pool: Sequence[Tensor], n: int, crop: ImageSide, generator: torch.Generator) -> Tensor:
     """n random crops (n, 3, crop, crop), each of a random image of ``pool`` (:func:`random_crop`)."""
     return torch.cat([random_crop(pool[_randint(len(pool), generator)], crop, generator) for _ in range(n)])
 
 
+@checked
 def random_hues(batch: Tensor, probability: float, generator: torch.Generator) -> Tensor:
     """Each crop of ``batch``, with ``probability``, rotated about the grey axis to a uniform random hue
     (:func:`nstlab.color.rotate_hue`): the pools hold few colour photos, and a decoder that saw only their
@@ -233,24 +276,29 @@ class StyleBank:
     mean: dict[str, Tensor]
     std: dict[str, Tensor]
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     @property
     def scale(self) -> dict[str, float]:
         """Mean activation of each layer over the bank: the losses divide features by it, which puts every
         layer on the scale of the mean-1 normalized VGG of Gatys et al. that Huang & Belongie use."""
         return {k: float(v.mean()) for k, v in self.mean.items()}
 
-    def pick(self, index: Tensor) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    @checked
+    def pick(self, index: AnyTensor) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         """The means and stds of the bank entries ``index`` ({layer: (len(index), C)} each)."""
         return ({k: v[index] for k, v in self.mean.items()}, {k: v[index] for k, v in self.std.items()})
 
 
+@checked
 def style_bank(
     backbone: Backbone,
     pool: Sequence[Tensor],
     layers: Sequence[str],
     n: int,
-    crop: int,
-    seed: int,
+    crop: ImageSide,
+    seed: NonNegativeInt,
     batch: int = 16,
 ) -> StyleBank:
     """Statistics (:func:`nstlab.stats.mean_std`) of n seeded random crops of the style pool at ``layers``."""
@@ -294,17 +342,18 @@ def _style_loss(
     return total
 
 
+@checked
 def decoder_loss(
     backbone: Backbone,
     decoder: Decoder,
     content: Tensor,
     mu_s: dict[str, Tensor],
     sd_s: dict[str, Tensor],
-    style_weight: float,
+    style_weight: NonNegativeFloat,
     scale: dict[str, float],
-    n_reconstruct: int = 0,
-    pixel_weight: float = 0.0,
-    feature_weight: float = 1.0,
+    n_reconstruct: PositiveInt = 0,
+    pixel_weight: NonNegativeFloat = 0.0,
+    feature_weight: NonNegativeFloat = 1.0,
 ) -> Losses:
     """Losses of one batch. The first B - n_reconstruct samples are style samples, t = AdaIN(f(c), s);
     the last n_reconstruct are reconstruction samples, t = f(c).
@@ -347,17 +396,19 @@ class TrainConfig:
 
     variant: str = "resize"
     layer: str = SHIPPED_LAYER
-    steps: int = 2000
-    batch_size: int = 4
-    crop: int = 96
-    lr: float = 1e-3
+    steps: PositiveInt = 2000
+    batch_size: PositiveInt = 4
+    crop: ImageSide = 96
+    lr: PositiveFloat = 1e-3
     lr_decay_steps: float = 500.0  # lr_t = lr min(1, (t + 1) / warmup_steps) / (1 + t / lr_decay_steps)
     warmup_steps: int = 20
-    style_weight: float = 2.0  # the paper's 10 left f(g(t)) farther from t than f(c) here
-    reconstruct_fraction: float = 0.5  # share of each batch decoded from the content's own features
-    pixel_weight: float = 300.0
-    feature_weight: float = 1.0  # weight of L_c; 0 with reconstruct_fraction 1: a pixel-only decoder
-    seed: int = 0
+    style_weight: NonNegativeFloat = 2.0  # the paper's 10 left f(g(t)) farther from t than f(c) here
+    reconstruct_fraction: Fraction = 0.5  # share of each batch decoded from the content's own features
+    pixel_weight: NonNegativeFloat = 300.0
+    feature_weight: NonNegativeFloat = (
+        1.0  # weight of L_c; 0 with reconstruct_fraction 1: a pixel-only decoder
+    )
+    seed: NonNegativeInt = 0
     style_bank: int = 512
     checkpoint_every: int = 100
     content_dir: str | None = None
@@ -365,13 +416,17 @@ class TrainConfig:
     content_pool: str = "photos"  # "all", "colour", "leaves": more pictures, the styles (training_contents)
     init: str | None = None  # weights (state dict, checkpoint or shipped .pt) to start a new run from
     solver: str = "adam"  # "lstsq": the exact least-squares pixel fit of a linear decoder (relu1_1)
-    hue_jitter: float = 0.0  # probability that a crop is rotated to a random hue (random_hues)
+    hue_jitter: Fraction = 0.0  # probability that a crop is rotated to a random hue (random_hues)
     # average the weights at every checkpoint_every-th step from this step on (SWA, update_average)
     average_from: int | None = None
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+    @checked
     def check(self) -> None:
-        """Raise a ValueError on an unknown variant or layer, a crop too small for the layer or a hue_jitter
-        outside [0, 1]."""
+        """Raise a ValueError on an unknown variant or layer, or a crop too small for the layer (the
+        fields' types and ranges are checked as the config is made)."""
         check_choice(self.variant, VARIANTS, "variant")
         check_choice(self.layer, LAYERS, "layer")
         check_choice(self.content_pool, CONTENT_POOLS, "content pool")
@@ -388,19 +443,19 @@ class TrainConfig:
                 f"steps, and no such step lies between it and the run's last, {self.steps}; use a step in "
                 f"1-{last_checkpoint}"
             )
-        if not 0 <= self.hue_jitter <= 1:
-            raise ValueError(f"hue_jitter is a probability, got {self.hue_jitter}; use a value in [0, 1]")
         if self.crop < MIN_SIZE[self.layer]:
             raise ValueError(
                 f"crop {self.crop} px is below the {MIN_SIZE[self.layer]} px the {self.layer} decoder needs"
             )
 
+    @checked
     def learning_rate(self, step: int) -> float:
         """lr_t = lr min(1, (t + 1) / warmup_steps) / (1 + t / lr_decay_steps): linear warm-up, then
         inverse decay (as in Huang & Belongie's code)."""
         return self.lr * min(1.0, (step + 1) / self.warmup_steps) / (1 + step / self.lr_decay_steps)
 
 
+@output_type
 @dataclass
 class TrainResult:
     """The trained decoder, the loss history (one dict per step) and the checkpoint path."""
@@ -440,7 +495,7 @@ def _resume(run: _Run, path: Path, config: TrainConfig) -> None:
     """Load a checkpoint into ``run`` (same variant and layer only)."""
     if not path.exists():
         raise FileNotFoundError(f"--resume: no checkpoint at {path}; start without --resume")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = load_checkpoint(path)
     if (ckpt["config"]["variant"], ckpt["config"]["layer"]) != (config.variant, config.layer):
         raise ValueError(
             f"{path} is a {ckpt['config']['variant']} {ckpt['config']['layer']} run; "
@@ -453,6 +508,28 @@ def _resume(run: _Run, path: Path, config: TrainConfig) -> None:
     run.average, run.averaged_steps = ckpt.get("average"), ckpt.get("averaged_steps", [])
 
 
+CHECKPOINT_KEYS = ("config", "model", "optimizer", "generator", "step", "history", "seconds")
+
+
+@checked
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A checkpoint written by :func:`train_decoder`; ValueError when the file is missing a part or cannot be
+    read (e.g. cut short by an interrupted copy), naming the file and what to do."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {path}; give OUT/checkpoint.pt of train-decoder")
+    fix = "use an intact copy, or train again (train-decoder writes OUT/checkpoint.pt)"
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 (torch raises RuntimeError, EOFError, UnpicklingError, ...)
+        raise ValueError(f"cannot read the checkpoint {path} ({type(e).__name__}: {e}); {fix}") from None
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise ValueError(f"{path} is not a train-decoder checkpoint (missing {', '.join(missing)}); {fix}")
+    return ckpt
+
+
+@checked
 def update_average(
     average: dict[str, Tensor] | None, weights: dict[str, Tensor], n: int
 ) -> dict[str, Tensor]:
@@ -481,6 +558,7 @@ def _save_checkpoint(path: Path, run: _Run, config: TrainConfig) -> None:
     write_loss_curve(run.history, path.parent, plot=run.step == config.steps)
 
 
+@checked
 def write_loss_curve(history: list[dict[str, float]], folder: Path, plot: bool = True) -> None:
     """losses.csv (step, total, content, style, pixel, lr, seconds) and, with ``plot``, losses.png."""
     if not history:
@@ -536,6 +614,7 @@ def _train_step(
     return losses
 
 
+@checked
 def fit_linear_decoder(
     run: _Run, config: TrainConfig, backbone: Backbone, contents: Sequence[Tensor], progress: bool = True
 ) -> None:
@@ -571,6 +650,7 @@ def fit_linear_decoder(
     )
 
 
+@checked
 def train_decoder(
     out: str | Path,
     config: TrainConfig | None = None,
@@ -592,13 +672,12 @@ def train_decoder(
     """
     config = config or TrainConfig()
     config.check()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = images.check_writable_folder(out)
     ckpt_path = out / "checkpoint.pt"
-    backbone = backbone or load_backbone("vgg16-hed", device="cpu")
     run = _new_run(config)
-    if resume:
+    if resume:  # before the backbone and the image pools: a bad checkpoint is found at once
         _resume(run, ckpt_path, config)
+    backbone = backbone or load_backbone("vgg16-hed", device="cpu")
     contents = list(contents) if contents is not None else training_contents(config)
     styles = list(styles) if styles is not None else style_pool(config.style_dir)
     bank = style_bank(
@@ -636,14 +715,17 @@ def _every(history: list[dict[str, float]], every: int) -> list[dict[str, float]
     return [h for h in history if h["step"] % every == 0 or h["step"] in (1, history[-1]["step"])]
 
 
+@checked
 def export_decoder(checkpoint: str | Path, dest: str | Path, command: str, **record: Any) -> Path:
     """Write a checkpoint's weights as an fp16 state dict ``dest`` (.pt) and its json record (sha256,
     the command that produced it, steps, wall time, final losses, the loss curve every 10th step and any
     ``record`` fields): how the files in ``nstlab/data`` were made. A run with ``average_from`` exports
     the average of its checkpoints' weights, and the json lists their steps."""
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    ckpt = load_checkpoint(checkpoint)
+    dest = Path(dest).expanduser()
+    if dest.suffix != ".pt":
+        raise ValueError(f"dest {dest} must be a .pt file (its .json record is written beside it)")
+    images.check_writable_folder(dest.parent)
     weights = ckpt.get("average") or ckpt["model"]
     torch.save({k: v.half() for k, v in weights.items()}, dest)
     last = ckpt["history"][-50:]

@@ -59,7 +59,40 @@ from .budget import budget
 from .budget import device as default_device
 from .layers import vgg_layers
 from .transforms import ADAIN_EPS, adain, wct
+from .validation import Fraction, ImageSide, NonNegativeInt, PositiveInt, checked
 from .weights import WeightsError, verify
+
+__all__ = [
+    "decoder_spec",
+    "Decoder",
+    "decoder_flops",
+    "encoder_flops",
+    "transfer_flops",
+    "weights_path",
+    "weights_record",
+    "load_decoder",
+    "check_size",
+    "encode",
+    "check_style_weights",
+    "style_target",
+    "blend",
+    "decode",
+    "check_levels",
+    "level_transfer",
+    "cascade_transfer",
+    "stylize_fast",
+    "shipped_decoder",
+    "feature_decoder",
+    "psnr",
+    "reconstruct",
+    "TargetDistances",
+    "target_distances",
+    "random_net",
+    "random_net_grams",
+    "gram_distance",
+    "style_distance",
+    "content_ssim",
+]
 
 VARIANTS = ("resize", "transposed")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -94,6 +127,7 @@ def _up_conv(c_in: int, c_out: int, variant: str) -> nn.Module:
     return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), _conv(c_in, c_out))
 
 
+@checked
 def decoder_spec(layer: str) -> list[tuple[str, int, int, bool]]:
     """The decoder's convolutions mirroring vgg16 up to ``layer``: (mirrored conv, c_in, c_out, upsample).
 
@@ -121,6 +155,7 @@ class Decoder(nn.Module):
     the gradient); :func:`decode` clamps it for pictures.
     """
 
+    @checked
     def __init__(self, layer: str = SHIPPED_LAYER, variant: str = "resize"):
         super().__init__()
         check_choice(variant, VARIANTS, "variant")
@@ -139,13 +174,16 @@ class Decoder(nn.Module):
         # in the hundreds; set once by the training, saved with the weights.
         self.register_buffer("input_scale", torch.ones(()))
 
+    @checked
     def forward(self, features: Tensor) -> Tensor:
         return self.net(features * self.input_scale)
 
+    @checked
     def extra_repr(self) -> str:
         return f"layer={self.layer!r}, variant={self.variant!r}"
 
 
+@checked
 def decoder_flops(layer: str, variant: str, height: int, width: int) -> int:
     """Multiply-adds x 2 of the decoder for an output of height x width (from the layer shapes)."""
     spec, total = decoder_spec(layer), 0
@@ -158,8 +196,10 @@ def decoder_flops(layer: str, variant: str, height: int, width: int) -> int:
     return total
 
 
-def encoder_flops(layer: str, height: int, width: int) -> int:
+@checked
+def encoder_flops(layer: str, height: ImageSide, width: ImageSide) -> int:
     """Multiply-adds x 2 of vgg16 up to ``layer`` for a height x width input (ceil-mode pooling)."""
+    check_choice(layer, tuple(name for name, *_ in vgg_layers("vgg16")), "layer")
     total, h, w = 0, height, width
     for name, kind, c_in, c_out in vgg_layers("vgg16"):
         if kind == "conv":
@@ -171,6 +211,7 @@ def encoder_flops(layer: str, height: int, width: int) -> int:
     return total
 
 
+@checked
 def transfer_flops(
     height: int,
     width: int,
@@ -200,6 +241,7 @@ def _check_shipped(variant: str, layer: str, kind: str) -> None:
         raise ValueError("the reconstruction decoders are resize-convolution only: use variant='resize'")
 
 
+@checked
 def weights_path(variant: str = "resize", layer: str = SHIPPED_LAYER, kind: str = "adain") -> Path:
     """``nstlab/data/decoder-{layer}-{variant}.pt`` (kind "adain") or ``decoder-{layer}-reconstruct.pt``
     (kind "reconstruct"); its record is the ``.json`` beside it."""
@@ -207,6 +249,7 @@ def weights_path(variant: str = "resize", layer: str = SHIPPED_LAYER, kind: str 
     return DATA_DIR / f"decoder-{layer}-{variant if kind == 'adain' else kind}.pt"
 
 
+@checked
 def weights_record(
     variant: str = "resize", layer: str = SHIPPED_LAYER, kind: str = "adain"
 ) -> dict[str, Any]:
@@ -223,6 +266,7 @@ def weights_record(
     return json.loads(path.read_text())
 
 
+@checked
 def load_decoder(
     variant: str = "resize",
     layer: str = SHIPPED_LAYER,
@@ -268,8 +312,10 @@ def load_decoder(
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def check_size(img: Tensor, layer: str) -> None:
     """Raise a ValueError when an image is smaller than :data:`MIN_SIZE` for ``layer``."""
+    check_choice(layer, LAYERS, "layer")
     h, w = img.shape[-2:]
     if min(h, w) < MIN_SIZE[layer]:
         raise ValueError(
@@ -278,6 +324,7 @@ def check_size(img: Tensor, layer: str) -> None:
         )
 
 
+@checked
 def encode(img: Tensor, layer: str = SHIPPED_LAYER, backbone: Backbone | None = None) -> Tensor:
     """f(img): vgg16-hed features at ``layer`` (no gradient)."""
     check_size(img, layer)
@@ -286,7 +333,8 @@ def encode(img: Tensor, layer: str = SHIPPED_LAYER, backbone: Backbone | None = 
         return backbone.features(img, [layer])[layer]
 
 
-def check_style_weights(style_weights: Sequence[float] | None, n_styles: int) -> list[float]:
+@checked
+def check_style_weights(style_weights: Sequence[float] | None, n_styles: PositiveInt) -> list[float]:
     """Weights w_k of a style interpolation: one per style, >= 0, summing to 1 (default: equal)."""
     if style_weights is None:
         return [1.0 / n_styles] * n_styles
@@ -300,6 +348,7 @@ def check_style_weights(style_weights: Sequence[float] | None, n_styles: int) ->
     return w
 
 
+@checked
 def style_target(content_features: Tensor, style_features: Tensor, method: str = "adain") -> Tensor:
     """T(f(c), f(s)) at alpha = 1: AdaIN (mean and std per channel) or WCT (full covariance)."""
     check_choice(method, METHODS, "method")
@@ -307,10 +356,11 @@ def style_target(content_features: Tensor, style_features: Tensor, method: str =
     return transform(content_features, style_features, eps=EPS)
 
 
+@checked
 def blend(
     content_features: Tensor,
     targets: Sequence[Tensor],
-    alpha: float = 1.0,
+    alpha: Fraction = 1.0,
     style_weights: Sequence[float] | None = None,
 ) -> Tensor:
     """t = alpha sum_k w_k T_k + (1 - alpha) f(c): style interpolation (Huang & Belongie sec. 7) and the
@@ -322,6 +372,7 @@ def blend(
     return alpha * mixed + (1 - alpha) * content_features
 
 
+@checked
 def decode(features: Tensor, decoder: Decoder, size: tuple[int, int] | None = None) -> Tensor:
     """g(t) clamped to [0, 1] and cropped to ``size`` (H, W) (the encoder's ceil-mode pooling may round
     odd sizes up)."""
@@ -336,6 +387,7 @@ def _as_list(style: Any) -> list:
     return list(style) if isinstance(style, list | tuple) else [style]
 
 
+@checked
 def check_levels(levels: Sequence[str]) -> tuple[str, ...]:
     """Cascade levels: shipped reconstruction layers (:data:`CASCADE`), each once, coarse to fine."""
     if isinstance(levels, str):
@@ -351,12 +403,13 @@ def check_levels(levels: Sequence[str]) -> tuple[str, ...]:
     return levels
 
 
+@checked
 def level_transfer(
     image: Tensor,
     style_features: Sequence[Tensor],
     decoder: Decoder,
     method: str = "adain",
-    alpha: float = 1.0,
+    alpha: Fraction = 1.0,
     style_weights: Sequence[float] | None = None,
 ) -> Tensor:
     """One level of the cascade: g_l(alpha sum_k w_k T(f_l(x), f_l(s_k)) + (1 - alpha) f_l(x)), x = ``image``
@@ -366,12 +419,13 @@ def level_transfer(
     return decode(blend(fx, targets, alpha, style_weights), decoder, tuple(image.shape[-2:]))
 
 
+@checked
 def cascade_transfer(
     image: Tensor,
     styles: Sequence[Tensor],
     levels: Sequence[str] = CASCADE,
     method: str = "adain",
-    alpha: float = 1.0,
+    alpha: Fraction = 1.0,
     style_weights: Sequence[float] | None = None,
 ) -> Tensor:
     """The multi-level coarse-to-fine transfer of Li et al. 2017 (Universal Style Transfer, sec. 3.2,
@@ -391,16 +445,17 @@ def cascade_transfer(
     return image
 
 
+@checked
 def stylize_fast(
     content: images.ImageSource,
     style: images.ImageSource | Sequence[images.ImageSource],
     method: str = "adain",
-    alpha: float = 1.0,
+    alpha: Fraction = 1.0,
     preserve_color: str | None = None,
     style_weights: Sequence[float] | None = None,
     *,
     decoder: Decoder | None = None,
-    size: int | None = None,
+    size: ImageSide | None = None,
     levels: Sequence[str] | None = None,
 ) -> Tensor:
     """Feed-forward style transfer: out = g(alpha sum_k w_k T(f(c), f(s_k)) + (1 - alpha) f(c)), at one
@@ -437,6 +492,7 @@ def stylize_fast(
     return color.output(out, c, preserve_color)
 
 
+@checked
 @functools.lru_cache(maxsize=8)
 def shipped_decoder(
     variant: str = "resize", layer: str = SHIPPED_LAYER, device: str = "cpu", kind: str = "adain"
@@ -445,6 +501,7 @@ def shipped_decoder(
     return load_decoder(variant, layer, device=device, kind=kind)
 
 
+@checked
 def feature_decoder(layer: str = SHIPPED_LAYER, device: str = "cpu") -> Callable[[Tensor], Tensor]:
     """features at ``layer`` (1, C, h, w) -> picture (1, 3, H, W): the shipped reconstruction decoder of
     ``layer``, the ``decode=`` of :class:`nstlab.widgets.AdaINDemo` and :class:`~nstlab.widgets.WCTDemo`
@@ -455,12 +512,14 @@ def feature_decoder(layer: str = SHIPPED_LAYER, device: str = "cpu") -> Callable
     return functools.partial(decode, decoder=decoder)
 
 
+@checked
 def psnr(x: Tensor, y: Tensor) -> float:
     """Peak signal-to-noise ratio 10 log10(1 / MSE) in dB for images in [0, 1]."""
     mse = float((x.double() - y.double()).pow(2).mean())
     return math.inf if mse == 0 else 10 * math.log10(1 / mse)
 
 
+@checked
 def reconstruct(img: Tensor, decoder: Decoder) -> Tensor:
     """g(f(img)): the decoder's reconstruction of an image from its own features."""
     return decode(encode(img, decoder.layer), decoder, tuple(img.shape[-2:]))
@@ -475,6 +534,7 @@ class TargetDistances(NamedTuple):
     reconstruction_error: float  # ||f(g(f(c))) - f(c)|| / ||f(c)||: the decoder's own error on the content
 
 
+@checked
 def target_distances(
     content: Tensor, style: Tensor, decoder: Decoder, backbone: Backbone | None = None
 ) -> TargetDistances:
@@ -507,8 +567,9 @@ RANDOM_NET_WIDTHS = (32, 64, 128, 256)  # four stages of two 3x3 convolutions, 2
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
+@checked
 @functools.lru_cache(maxsize=4)
-def random_net(seed: int = 0) -> nn.ModuleList:
+def random_net(seed: NonNegativeInt = 0) -> nn.ModuleList:
     """A seeded random conv net for judging style: 4 stages of two 3x3 convolutions (reflection padding,
     ReLU), widths 32-64-128-256, Kaiming-normal weights N(0, 2 / fan_in) and zero biases; stage k sees
     windows of 5, 14, 32 and 68 px. Random shallow nets carry natural-texture statistics well enough to
@@ -531,7 +592,8 @@ def random_net(seed: int = 0) -> nn.ModuleList:
     return stages.requires_grad_(False).eval()
 
 
-def random_net_grams(img: Tensor, seed: int = 0, centered: bool = False) -> list[Tensor]:
+@checked
+def random_net_grams(img: Tensor, seed: NonNegativeInt = 0, centered: bool = False) -> list[Tensor]:
     """G_k = F_k F_k^T / N_k (:func:`nstlab.stats.gram`, ``normalize="n"``) of each stage of
     :func:`random_net` for a (1, 3, H, W) image in [0, 1] (ImageNet-normalized first), in float64.
     ``centered``: the mean of each channel removed first (the covariance: texture without the mean colour)."""
@@ -549,6 +611,7 @@ def random_net_grams(img: Tensor, seed: int = 0, centered: bool = False) -> list
     return out
 
 
+@checked
 def gram_distance(grams_x: Sequence[Tensor], grams_s: Sequence[Tensor]) -> float:
     """D(x, s) = sum_k ||G_k(x) - G_k(s)||_F^2 / ||G_k(s)||_F^2 (each stage relative to the style's)."""
     return float(
@@ -556,8 +619,9 @@ def gram_distance(grams_x: Sequence[Tensor], grams_s: Sequence[Tensor]) -> float
     )
 
 
+@checked
 def style_distance(
-    output: Tensor, content: Tensor, style: Tensor, seed: int = 0, centered: bool = False
+    output: Tensor, content: Tensor, style: Tensor, seed: NonNegativeInt = 0, centered: bool = False
 ) -> float:
     """How much of the style arrived: D(output, s) / D(content, s) with :func:`gram_distance` in the random
     net (:func:`random_net_grams`). 1 = the output is as far from the style's Gram matrices as the content
@@ -570,6 +634,7 @@ def style_distance(
     return gram_distance(random_net_grams(output, seed, centered), gs) / d_content
 
 
+@checked
 def content_ssim(output: Tensor, content: Tensor) -> float:
     """Structural similarity (Wang et al. 2004; :func:`skimage.metrics.structural_similarity`, 7x7
     windows, data range 1) of the output's and the content's luminance (:func:`nstlab.color.luminance`):

@@ -12,6 +12,7 @@ import io
 import math
 import re
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
 import torch
@@ -23,6 +24,17 @@ from torch import Tensor
 from . import receptive, transforms
 from .layers import CONVS_PER_BLOCK, WIDTHS, vgg_layers
 from .optimize import CONTENT_LAYERS, STYLE_LAYERS
+from .validation import ImageTensor, NonNegativeInt, Range, checked
+
+__all__ = [
+    "CodeFigure",
+    "wct_ellipses",
+    "wct_rank_one",
+    "receptive_field_schematic",
+    "nst_pipeline",
+]
+
+Points = Annotated[int, Range(3, meaning="points of a 2-D cloud: a covariance needs several")]
 
 
 class CodeFigure(Figure):
@@ -45,7 +57,9 @@ def _rotation(degrees: float) -> Tensor:
     return torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=torch.float64)
 
 
-def _cloud(std: tuple[float, float], degrees: float, mean: tuple[float, float], n: int, seed: int) -> Tensor:
+def _cloud(
+    std: tuple[float, float], degrees: float, mean: tuple[float, float], n: int, seed: NonNegativeInt
+) -> Tensor:
     """(2, n) points whose sample mean and population covariance are exactly mean and R diag(std^2) R^T."""
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(2, n, generator=gen, dtype=torch.float64)
@@ -72,7 +86,8 @@ def _covariance_ellipse(ax: Axes, X: Tensor, color: str, label: str, arrows: boo
             )
 
 
-def wct_ellipses(n: int = 300, seed: int = 0) -> Figure:
+@checked
+def wct_ellipses(n: Points = 300, seed: NonNegativeInt = 0) -> Figure:
     """WCT in two channels: the content cloud (an ellipse), whitened into a circle, coloured into the style's
     ellipse.
 
@@ -124,7 +139,8 @@ def _segment(ax: Axes, X: Tensor, color: str, label: str) -> None:
     ax.plot(ends[:, 0], ends[:, 1], color=color, lw=4, alpha=0.8, solid_capstyle="round", label=label)
 
 
-def wct_rank_one(n: int = 200, seed: int = 0) -> Figure:
+@checked
+def wct_rank_one(n: Points = 200, seed: NonNegativeInt = 0) -> Figure:
     """WCT with a content of rank one in two channels: where each coloring puts the output's variance.
 
     The content varies along one line only (k = 1 kept direction, as when N < C); the style is a full
@@ -227,8 +243,9 @@ def _draw_cone(ax: Axes, names: list[str], kinds: list[str], fields: dict) -> No
         ax.spines[side].set_visible(False)
 
 
+@checked
 def receptive_field_schematic(
-    image: Tensor | None = None,
+    image: ImageTensor | None = None,
     cone_layers: tuple[str, ...] = ("conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2"),
     square_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
     backbone: str = "vgg16",
@@ -244,6 +261,13 @@ def receptive_field_schematic(
     """
     fields = receptive.receptive_fields(backbone)
     table = {name: kind for name, kind, *_ in vgg_layers(backbone)}
+    for arg, chosen in (("cone_layers", cone_layers), ("square_layers", square_layers)):
+        unknown = [n for n in chosen if n not in table]
+        if unknown or not chosen:
+            raise ValueError(
+                f"{arg}: {'unknown layers ' + str(unknown) if unknown else 'no layer given'}; "
+                f"{backbone} has {', '.join(table)}"
+            )
     names = [n for n in cone_layers if table[n] != "relu"]
     fig = CodeFigure(figsize=(12, 4.4), layout="constrained")
     ax_cone, ax_img = fig.subplots(1, 2, width_ratios=[1.5, 1])
@@ -400,10 +424,11 @@ def _pipeline_loops(ax: Axes) -> None:
     ax.text(8.7, 9.85, update, ha="center", va="bottom", fontsize=8.5, color=purple)
 
 
+@checked
 def nst_pipeline(
-    content: Tensor | None = None,
-    style: Tensor | None = None,
-    result: Tensor | None = None,
+    content: ImageTensor | None = None,
+    style: ImageTensor | None = None,
+    result: ImageTensor | None = None,
     content_layers: Sequence[str] = CONTENT_LAYERS,
     style_layers: Sequence[str] = STYLE_LAYERS,
 ) -> Figure:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -20,6 +22,46 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 from torch import Tensor
+
+from .validation import (
+    ImageSide,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    TensorSpec,
+    check_tensor,
+    checked,
+)
+
+__all__ = [
+    "strokes",
+    "mosaic",
+    "waves",
+    "swirl",
+    "bands",
+    "dots",
+    "checkers",
+    "noise",
+    "flat",
+    "marble",
+    "leaf_radii",
+    "leaf_mean_area",
+    "dead_leaves",
+    "sample_names",
+    "sample",
+    "to_tensor",
+    "check_image",
+    "load",
+    "limit_size",
+    "aspect_mismatch",
+    "resize",
+    "shuffle_tiles",
+    "to_numpy",
+    "check_output_path",
+    "check_writable_folder",
+    "save",
+    "show",
+]
 
 ImageSource = str | Path | Image.Image | np.ndarray | Tensor
 ASPECT_TOLERANCE = 0.02  # relative difference of aspect ratios (h/w) still resized without complaint
@@ -58,7 +100,8 @@ def _palette(rng: np.random.Generator, colours: Sequence[str]) -> list[tuple[int
     return rgb
 
 
-def strokes(size: int = 512, seed: int = 0) -> np.ndarray:
+@checked
+def strokes(size: ImageSide = 512, seed: NonNegativeInt = 0) -> np.ndarray:
     """Thick oriented brush strokes in a warm/cool palette, following a smooth flow field."""
     rng = np.random.default_rng(seed)
     pal = _palette(rng, ["#e63946", "#f1c453", "#1d3557", "#457b9d", "#f77f00", "#2a9d8f", "#fefae0"])
@@ -74,7 +117,8 @@ def strokes(size: int = 512, seed: int = 0) -> np.ndarray:
     return np.asarray(img)
 
 
-def mosaic(size: int = 512, seed: int = 0, n_cells: int = 90) -> np.ndarray:
+@checked
+def mosaic(size: ImageSide = 512, seed: NonNegativeInt = 0, n_cells: PositiveInt = 90) -> np.ndarray:
     """Stained glass: Voronoi cells in saturated colours with dark lead lines between them."""
     rng = np.random.default_rng(seed)
     colours = ["#d00000", "#ffba08", "#3f88c5", "#032b43", "#136f63", "#e85d04", "#9d4edd"]
@@ -93,7 +137,8 @@ def mosaic(size: int = 512, seed: int = 0, n_cells: int = 90) -> np.ndarray:
     return out.clip(0, 255).astype(np.uint8)
 
 
-def waves(size: int = 512, seed: int = 0) -> np.ndarray:
+@checked
+def waves(size: ImageSide = 512, seed: NonNegativeInt = 0) -> np.ndarray:
     """Great-wave bands: curling blue and white crests drawn as many thin parallel strokes."""
     rng = np.random.default_rng(seed)
     blues = [(8, 28, 66), (20, 70, 130), (60, 120, 180), (235, 240, 230), (160, 200, 220)]
@@ -109,7 +154,8 @@ def waves(size: int = 512, seed: int = 0) -> np.ndarray:
     return np.asarray(img)
 
 
-def swirl(size: int = 512, seed: int = 0) -> np.ndarray:
+@checked
+def swirl(size: ImageSide = 512, seed: NonNegativeInt = 0) -> np.ndarray:
     """Starry-night swirls: short yellow, blue and white dashes along concentric vortex flow."""
     rng = np.random.default_rng(seed)
     pal = [(13, 27, 96), (34, 76, 160), (92, 140, 210), (250, 214, 80), (255, 248, 210), (22, 44, 40)]
@@ -139,17 +185,18 @@ STYLES = {"strokes": strokes, "mosaic": mosaic, "waves": waves, "swirl": swirl}
 _VIVID = ["#e63946", "#1d3557", "#f1c453", "#2a9d8f", "#fefae0", "#111111", "#f77f00", "#7b2cbf"]
 
 
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+def _grid(size: ImageSide) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre coordinates (y, x) in [0, 1)."""
     t = (np.arange(size) + 0.5) / size
     return np.meshgrid(t, t, indexing="ij")
 
 
-def bands(size: int = 512, seed: int = 0, period: float = 1 / 4) -> np.ndarray:
+@checked
+def bands(size: ImageSide = 512, seed: NonNegativeInt = 0, period: float = 1 / 4) -> np.ndarray:
     """High-contrast periodic colour bands: each channel a full-range sinusoid across wavy stripes, ``period``
     of the side wide, the three a third of a period apart (a rainbow of saturated hues). Its luminance
-    barely varies, so a transfer that matches it erases the content's light and dark: the style that
-    washed out the content at the old defaults (issue 13)."""
+    barely varies, so a transfer that matches it erases the content's light and dark: the style the
+    luminance floor of ``optimize.Objective`` is there for."""
     rng = np.random.default_rng(seed)
     y, x = _grid(size)
     phase = 2 * np.pi * (y + 0.08 * np.sin(2 * np.pi * (2 * x + rng.uniform()))) / period
@@ -158,7 +205,8 @@ def bands(size: int = 512, seed: int = 0, period: float = 1 / 4) -> np.ndarray:
     return (255 * rgb).round().astype(np.uint8)
 
 
-def dots(size: int = 512, seed: int = 0, n: int = 12) -> np.ndarray:
+@checked
+def dots(size: ImageSide = 512, seed: NonNegativeInt = 0, n: int = 12) -> np.ndarray:
     """Polka dots: an n x n grid of jittered discs in random vivid colours on a dark ground."""
     rng = np.random.default_rng(seed)
     pal = np.array(_palette(rng, _VIVID[:5] + _VIVID[6:]))
@@ -175,7 +223,8 @@ def dots(size: int = 512, seed: int = 0, n: int = 12) -> np.ndarray:
     return out
 
 
-def checkers(size: int = 512, seed: int = 0, n: int = 10) -> np.ndarray:
+@checked
+def checkers(size: ImageSide = 512, seed: NonNegativeInt = 0, n: int = 10) -> np.ndarray:
     """A checkerboard of two contrasting colours, n squares a side, turned by a random small angle."""
     rng = np.random.default_rng(seed)
     a, b = np.array(_palette(rng, ["#111111", "#fefae0"])), np.array(_palette(rng, _VIVID[:4]))
@@ -186,14 +235,16 @@ def checkers(size: int = 512, seed: int = 0, n: int = 10) -> np.ndarray:
     return np.where(parity[..., None] == 1, a[0], b[0]).astype(np.uint8)
 
 
-def noise(size: int = 512, seed: int = 0, grain: int = 2) -> np.ndarray:
+@checked
+def noise(size: ImageSide = 512, seed: NonNegativeInt = 0, grain: PositiveInt = 2) -> np.ndarray:
     """Colour noise: independent uniform RGB values in ``grain`` x ``grain`` pixel cells."""
     rng = np.random.default_rng(seed)
     cells = rng.integers(0, 256, size=(-(-size // grain), -(-size // grain), 3))
     return np.repeat(np.repeat(cells, grain, 0), grain, 1)[:size, :size].astype(np.uint8)
 
 
-def flat(size: int = 512, seed: int = 0, n_fields: int = 3) -> np.ndarray:
+@checked
+def flat(size: ImageSide = 512, seed: NonNegativeInt = 0, n_fields: PositiveInt = 3) -> np.ndarray:
     """Flat colour fields: a few large areas of one colour each with straight borders and no texture."""
     rng = np.random.default_rng(seed)
     pal = np.array(_palette(rng, _VIVID))
@@ -203,7 +254,8 @@ def flat(size: int = 512, seed: int = 0, n_fields: int = 3) -> np.ndarray:
     return pal[field_index].astype(np.uint8)
 
 
-def marble(size: int = 512, seed: int = 0) -> np.ndarray:
+@checked
+def marble(size: ImageSide = 512, seed: NonNegativeInt = 0) -> np.ndarray:
     """A photo-like texture: 1/f (fractal) noise turned into marble veins in an earthy palette; smooth
     shading over all scales, as in a photograph of stone, instead of drawn edges."""
     rng = np.random.default_rng(seed)
@@ -224,19 +276,26 @@ def marble(size: int = 512, seed: int = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+@checked
 def leaf_radii(u: np.ndarray, r_min: float, r_max: float) -> np.ndarray:
     """Radii with density p(r) ~ r^-3 on [r_min, r_max] from uniform ``u`` in [0, 1), by the inverse CDF
     r = (r_min^-2 - u (r_min^-2 - r_max^-2))^-1/2 (a Pareto law truncated at r_max)."""
     return (r_min**-2 - u * (r_min**-2 - r_max**-2)) ** -0.5
 
 
+@checked
 def leaf_mean_area(r_min: float, r_max: float) -> float:
     """E[pi r^2] under :func:`leaf_radii`: 2 pi ln(r_max / r_min) / (r_min^-2 - r_max^-2)."""
     return 2 * math.pi * math.log(r_max / r_min) / (r_min**-2 - r_max**-2)
 
 
+@checked
 def dead_leaves(
-    size: int = 512, seed: int = 0, r_min: float = 4.0, r_max: float = 256.0, coverage: float = 8.0
+    size: ImageSide = 512,
+    seed: NonNegativeInt = 0,
+    r_min: float = 4.0,
+    r_max: float = 256.0,
+    coverage: float = 8.0,
 ) -> np.ndarray:
     """The dead leaves model of natural images (Lee, Mumford & Huang 2001, "Occlusion models for natural
     images", IJCV 41): opaque discs of uniform random colour at uniform random positions, each on top of
@@ -269,12 +328,14 @@ PATTERNS = {
 }
 
 
+@checked
 def sample_names() -> list[str]:
     """All sample names accepted by :func:`load`: photos, textures, procedural styles and patterns."""
     return [*PHOTOS, *TEXTURES, *STYLES, *PATTERNS]
 
 
-def sample(name: str, seed: int = 0) -> np.ndarray:
+@checked
+def sample(name: str, seed: NonNegativeInt = 0) -> np.ndarray:
     """A sample image as an (H, W[, C]) uint8 array; procedural styles and patterns use ``seed``."""
     if name in STYLES:
         return STYLES[name](seed=seed)
@@ -301,6 +362,7 @@ def _pil_to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
+@checked
 def to_tensor(x: np.ndarray | Image.Image) -> Tensor:
     """An image array (H, W), (H, W, 3) or (H, W, 4) or a PIL image to a (1, 3, H, W) tensor in [0, 1]."""
     if isinstance(x, Image.Image):
@@ -329,25 +391,16 @@ def to_tensor(x: np.ndarray | Image.Image) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].contiguous()
 
 
-def check_image(img: Tensor, name: str = "image") -> Tensor:
-    """Validate a (1, 3, H, W) float image in [0, 1]; return it. Clear errors for the usual mistakes."""
-    if not isinstance(img, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor (1, 3, H, W); use nstlab.images.load(...) to get one")
-    if img.ndim == 3:
-        raise ValueError(f"{name} has shape {tuple(img.shape)}; add the batch axis with img[None]")
-    if img.ndim != 4 or img.shape[1] != 3:
-        hint = " (grayscale or RGBA? load it with nstlab.images.load, which converts to RGB)"
-        raise ValueError(f"{name} must have shape (B, 3, H, W), got {tuple(img.shape)}{hint}")
-    if not img.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor in [0, 1], got {img.dtype}; divide by 255")
-    if img.numel() == 0:
-        raise ValueError(f"{name} has no pixels (shape {tuple(img.shape)}); an image needs H, W and B >= 1")
-    if not torch.isfinite(img).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    return img
+@checked
+def check_image(img: object, name: str = "image", unit_range: bool = False) -> Tensor:
+    """Validate a (B, 3, H, W) float image and return it; each usual mistake (no batch axis, grayscale,
+    RGBA, NaN) gets its own message naming ``name``, and with ``unit_range`` values outside [0, 1]
+    (0-255 pixel values) too (``validation.ImageTensor``). Without it, a picture in another colour space
+    (YIQ, l-alpha-beta) or a decoder's unclamped output passes."""
+    return check_tensor(img, name, TensorSpec(image=True, unit=unit_range))
 
 
-def _read_url(url: str, timeout: float) -> Image.Image:
+def _read_url(url: str, timeout: PositiveFloat) -> Image.Image:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (user-given URL)
             data = r.read()
@@ -359,7 +412,7 @@ def _read_url(url: str, timeout: float) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
-def _open(source: str | Path, timeout: float) -> Image.Image:
+def _open(source: str | Path, timeout: PositiveFloat) -> Image.Image:
     text = str(source)
     if text.startswith(("http://", "https://")):
         im = _read_url(text, timeout)
@@ -385,12 +438,13 @@ def _open(source: str | Path, timeout: float) -> Image.Image:
     return im
 
 
+@checked
 def load(
     source: ImageSource,
-    size: int | None = None,
-    max_size: int | None = None,
-    seed: int = 0,
-    timeout: float = 10.0,
+    size: ImageSide | None = None,
+    max_size: ImageSide | None = None,
+    seed: NonNegativeInt = 0,
+    timeout: PositiveFloat = 10.0,
 ) -> Tensor:
     """Load an image as a (1, 3, H, W) float tensor in [0, 1].
 
@@ -401,7 +455,7 @@ def load(
     phone photo does not exhaust memory.
     """
     if isinstance(source, Tensor):
-        img = check_image(source if source.ndim == 4 else source[None], "image").float()
+        img = check_image(source if source.ndim == 4 else source[None], "source", unit_range=True).float()
     elif isinstance(source, np.ndarray | Image.Image):
         img = to_tensor(source)
     elif isinstance(source, str) and source in sample_names():
@@ -415,7 +469,8 @@ def load(
     return limit_size(img, max_size)
 
 
-def limit_size(img: Tensor, max_size: int | None) -> Tensor:
+@checked
+def limit_size(img: Tensor, max_size: ImageSide | None) -> Tensor:
     """Downscale (with a warning) an image whose long side exceeds ``max_size``; None: no limit."""
     if max_size is None:
         return img
@@ -432,6 +487,7 @@ def limit_size(img: Tensor, max_size: int | None) -> Tensor:
     return img
 
 
+@checked
 def aspect_mismatch(shape: Sequence[int], target: Sequence[int]) -> bool:
     """True when the aspect ratios h/w of ``shape`` and ``target`` (H, W) differ by more than
     ``ASPECT_TOLERANCE`` relative: a mask or start image that cannot be resized to the image unchanged."""
@@ -439,7 +495,8 @@ def aspect_mismatch(shape: Sequence[int], target: Sequence[int]) -> bool:
     return abs(h / w - H / W) > ASPECT_TOLERANCE * H / W
 
 
-def resize(img: Tensor, size: int) -> Tensor:
+@checked
+def resize(img: Tensor, size: ImageSide) -> Tensor:
     """Resize so the long side is ``size`` pixels, keeping the aspect ratio (antialiased bilinear)."""
     if not isinstance(size, int | np.integer) or isinstance(size, bool) or size <= 0:
         raise ValueError(f"size must be a positive number of pixels, got {size!r}")
@@ -452,7 +509,8 @@ def resize(img: Tensor, size: int) -> Tensor:
     return out.clamp(0, 1)
 
 
-def shuffle_tiles(img: Tensor, tile: int, seed: int = 0) -> Tensor:
+@checked
+def shuffle_tiles(img: Tensor, tile: PositiveInt, seed: NonNegativeInt = 0) -> Tensor:
     """The image cropped to whole ``tile`` x ``tile`` squares, the squares put in a random (seeded) order.
 
     Every statistic over windows smaller than a tile barely changes; windows that span tiles see a new
@@ -469,11 +527,13 @@ def shuffle_tiles(img: Tensor, tile: int, seed: int = 0) -> Tensor:
     return shuffled.permute(0, 3, 1, 4, 2, 5).reshape(B, C, h * tile, w * tile)
 
 
+@checked
 def to_numpy(img: Tensor) -> np.ndarray:
     """A (1, 3, H, W) tensor to an (H, W, 3) float array in [0, 1] for plotting."""
     return check_image(img).detach()[0].clamp(0, 1).permute(1, 2, 0).cpu().float().numpy()
 
 
+@checked
 def check_output_path(path: str | Path) -> Path:
     """The path an image can be saved to: a suffix Pillow writes (.png, .jpg, ...) and no existing file
     where a folder of the path must go. Raises ValueError saying which; returns the path (~ expanded)."""
@@ -488,9 +548,28 @@ def check_output_path(path: str | Path) -> Path:
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise ValueError(f"cannot save to {path}: {parent} is a file, not a folder")
+        if parent.is_dir():
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise ValueError(f"cannot save to {path}: the folder {parent} is not writable")
+            break
     return path
 
 
+@checked
+def check_writable_folder(folder: str | Path) -> Path:
+    """``folder`` (~ expanded), created if missing, after checking that a file can be written in it: a long
+    run finds out before it starts, not at its end. Raises ValueError naming the folder."""
+    folder = Path(folder).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ValueError(f"cannot write to the folder {folder}: {e.strerror or e}") from None
+    return folder
+
+
+@checked
 def save(img: Tensor, path: str | Path) -> Path:
     """Save a (1, 3, H, W) image as PNG/JPEG (by the suffix); creates the folder. Returns the path."""
     path = check_output_path(path)
@@ -499,6 +578,7 @@ def save(img: Tensor, path: str | Path) -> Path:
     return path
 
 
+@checked
 def show(
     images: Tensor | Sequence[Tensor],
     titles: Sequence[str] | None = None,

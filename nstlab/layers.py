@@ -11,10 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .validation import checked
+
+__all__ = [
+    "vgg_layers",
+    "layer_weights",
+]
+
 CONVS_PER_BLOCK = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 WIDTHS = (64, 128, 256, 512, 512)
 
 
+@checked
 def vgg_layers(arch: str) -> list[tuple[str, str, int, int]]:
     """The named layer list of a VGG: (name, kind, in_channels, out_channels), kind conv/relu/pool."""
     if arch not in CONVS_PER_BLOCK:
@@ -28,6 +36,7 @@ def vgg_layers(arch: str) -> list[tuple[str, str, int, int]]:
     return layers
 
 
+@checked
 def layer_weights(layers: str | Iterable[str] | Mapping[str, float]) -> dict[str, float]:
     """``{name: weight}`` from a name, a list of names (weight 1 each) or a mapping; weights must be
     non-negative with a positive sum."""

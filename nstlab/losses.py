@@ -2,7 +2,7 @@
 
 Each takes feature maps (B, C, H, W) or matrices (C, N) of the generated image x and a target.
 
-Beyond the Gram matrix (issue 3, the text's hierarchy of style losses): per-channel mean/std (L_S),
+Beyond the Gram matrix (the text's hierarchy of style losses): per-channel mean/std (L_S),
 1-D optimal transport per channel (L_OT), sliced, Gaussian (Bures) and exact Wasserstein-2, MMD and
 the block-diagonal Gram. The two-sample losses ``f(X, Y)`` take X (C, n_x) and Y (C, n_y) (the numbers of
 positions may differ) or maps, and return a 0-d tensor, or (B,) for maps, in X's dtype. All are
@@ -23,13 +23,37 @@ from torch import Tensor
 
 from . import stats
 from ._features import as_matrices, as_pair, check_choice, check_eps, check_finite, unbatch
+from .validation import NonNegativeInt, PositiveInt, TensorSpec, check_fields, check_tensor, checked
+
+__all__ = [
+    "content_loss",
+    "gram_loss",
+    "total_variation",
+    "correlation",
+    "gradients",
+    "correlation_floor",
+    "StyleLoss",
+    "make_generator",
+    "get_style_loss",
+    "mean_std_loss",
+    "ot1d",
+    "random_directions",
+    "sliced_w2",
+    "gaussian_w2",
+    "exact_w2",
+    "block_gram_loss",
+    "equal_moments_pair",
+    "equal_covariance_pair",
+    "equal_marginals_pair",
+    "equal_marginals_and_covariance_pair",
+    "equal_gram_pair",
+    "style_loss_values",
+]
 
 
 def _check_float(x: Tensor, name: str) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}; call .float() first")
+    """A float tensor with at least one value (finiteness is checked once per loss, on its result)."""
+    check_tensor(x, name, TensorSpec(finite=False))
     if x.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); a loss needs at least one value")
 
@@ -43,6 +67,7 @@ def _finite_or_raise(value: Tensor, *named: tuple[Tensor, str]) -> Tensor:
     return value
 
 
+@checked
 def content_loss(Fx: Tensor, Fc: Tensor, reduction: str = "mean") -> Tensor:
     """Content loss L_content = 1/2 ||F(x) - F(c)||_2^2 (Gatys et al. 2016, eq. 1).
 
@@ -74,6 +99,7 @@ def _check_gram_target(G: Tensor, Gs: Tensor) -> None:
         )
 
 
+@checked
 def gram_loss(Fx: Tensor, Gs: Tensor, normalize: str = "n") -> Tensor:
     """Gram style loss ||G(x) - G(s)||_F^2 of one layer (Gatys et al. 2016, eq. 4 without weights).
 
@@ -102,6 +128,7 @@ def _compare_gram(Fx: Tensor, Gs: Tensor) -> Tensor:
     return _finite_or_raise((G - Gs.to(G)).pow(2).sum(), (Fx, "Fx"))
 
 
+@checked
 def total_variation(img: Tensor) -> Tensor:
     """Anisotropic squared total variation sum_ij (x_{i+1,j} - x_ij)^2 + (x_{i,j+1} - x_ij)^2, per pixel.
 
@@ -118,6 +145,7 @@ def total_variation(img: Tensor) -> Tensor:
     return dh + dw
 
 
+@checked
 def correlation(a: Tensor, b: Tensor) -> Tensor:
     """Pearson correlation between two images (B, C, H, W) over all their values, one per sample (B,):
     rho = sum (a - mean a)(b - mean b) / (||a - mean a|| ||b - mean b||). 0 for a constant image."""
@@ -129,9 +157,12 @@ def correlation(a: Tensor, b: Tensor) -> Tensor:
         )
     a, b = a.flatten(1), b.to(a).flatten(1)
     a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
-    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(torch.finfo(a.dtype).tiny)
+    # clamped before the square root: a flat image gives 0 with a finite gradient (a norm's is 0/0 at 0)
+    norms2 = (a.pow(2).sum(1) * b.pow(2).sum(1)).clamp_min(torch.finfo(a.dtype).tiny)
+    return (a * b).sum(1) / norms2.sqrt()
 
 
+@checked
 def gradients(img: Tensor) -> Tensor:
     """Forward differences of an image (B, C, H, W) down and across, (B, 2C, H-1, W-1): where its edges are
     and which side is brighter."""
@@ -143,6 +174,7 @@ def gradients(img: Tensor) -> Tensor:
     return torch.cat([down, across], dim=1)
 
 
+@checked
 def correlation_floor(a: Tensor, b: Tensor, floor: float) -> Tensor:
     """Hinge penalty sum_b max(0, floor - rho_b)^2 on the correlations rho_b = :func:`correlation` (a, b).
 
@@ -150,8 +182,8 @@ def correlation_floor(a: Tensor, b: Tensor, floor: float) -> Tensor:
     drift apart. ``optimize.Objective`` puts two of these on the luminance (Rec. 601) of the result and the
     content: its light and dark layout, and its edges (:func:`gradients`). The content loss on VGG features
     is nearly blind to both: a rainbow style can invert the content's luminance (rho < 0) while matching its
-    deep features through colour edges, and a noise style can bury its edges (benchmarks/README.md,
-    issue 13).
+    deep features through colour edges, and a noise style can bury its edges (measured in
+    benchmarks/README.md, "Defaults that keep the content").
     """
     if isinstance(floor, bool) or not isinstance(floor, int | float) or not -1.0 <= floor <= 1.0:
         raise ValueError(f"floor must be a correlation in [-1, 1], got {floor!r}")
@@ -178,6 +210,9 @@ class StyleLoss:
     compare: Callable[..., Tensor]
     stochastic: bool = False
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def __call__(self, Fx: Tensor, target: Any, generator: torch.Generator | None = None) -> Tensor:
         """``compare(Fx, target)``, passing ``generator`` (default: ``make_generator(STYLE_SEED, 0)``) to a
         stochastic loss."""
@@ -189,7 +224,8 @@ class StyleLoss:
 STYLE_SEED = 0  # default seed of the stochastic style losses' per-call generators
 
 
-def make_generator(seed: int, step: int) -> torch.Generator:
+@checked
+def make_generator(seed: NonNegativeInt, step: int) -> torch.Generator:
     """A CPU generator that depends on (seed, step) alone (numpy's ``SeedSequence`` mixes the pair).
 
     Stochastic style losses draw from it: new directions or positions at every step, the same ones for
@@ -206,6 +242,7 @@ STYLE_LOSSES: dict[str, StyleLoss] = {
 }
 
 
+@checked
 def get_style_loss(style_loss: str | StyleLoss) -> StyleLoss:
     """Look up a style loss by name (see ``STYLE_LOSSES``) or pass a :class:`StyleLoss` through."""
     if isinstance(style_loss, StyleLoss):
@@ -216,10 +253,11 @@ def get_style_loss(style_loss: str | StyleLoss) -> StyleLoss:
 
 
 # ----------------------------------------------------------------------------------------------------
-# The hierarchy of style losses (issue 3)
+# The hierarchy of style losses
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def mean_std_loss(X: Tensor, Y: Tensor, eps: float = 1e-5) -> Tensor:
     """L_S = sum_c (mu_c(X) - mu_c(Y))^2 + (sigma_c(X) - sigma_c(Y))^2, per-channel moments over positions.
 
@@ -258,6 +296,7 @@ def _w2_sorted(Xs: Tensor, Ys: Tensor) -> Tensor:
     return ((Xs[..., ix] - Ys[..., iy]).pow(2) * w.to(Xs.dtype)).sum(-1).sum(-1)
 
 
+@checked
 def ot1d(X: Tensor, Y: Tensor) -> Tensor:
     """L_OT = sum_c W2^2(X_c, Y_c): 1-D optimal transport between the distributions of each channel.
 
@@ -272,6 +311,7 @@ def ot1d(X: Tensor, Y: Tensor) -> Tensor:
     return unbatch(_w2_sorted(MX.sort(-1).values, MY.sort(-1).values), batched)
 
 
+@checked
 def random_directions(C: int, n: int, generator: torch.Generator | None = None) -> Tensor:
     """n random unit vectors in R^C (rows, (n, C) float64 CPU), uniform on the sphere (normalized Gaussians).
 
@@ -288,7 +328,10 @@ def _sliced(MX: Tensor, MY: Tensor, theta: Tensor) -> Tensor:
     return _w2_sorted(Xs, Ys) / theta.shape[0]
 
 
-def sliced_w2(X: Tensor, Y: Tensor, n_projections: int = 64, seed: int | None = None) -> Tensor:
+@checked
+def sliced_w2(
+    X: Tensor, Y: Tensor, n_projections: PositiveInt = 64, seed: NonNegativeInt | None = None
+) -> Tensor:
     """Sliced Wasserstein SW2^2 = E_theta W2^2(theta^T X, theta^T Y), estimated with random unit theta.
 
     Rabin et al. 2011, "Wasserstein Barycenter and its Application to Texture Mixing"; Bonneel et al. 2015;
@@ -329,6 +372,7 @@ def _gaussian_w2(MX: Tensor, target: dict[str, Tensor]) -> Tensor:
     return value.clamp_min(0).to(MX.dtype)
 
 
+@checked
 def gaussian_w2(X: Tensor, Y: Tensor) -> Tensor:
     """W2^2 between the Gaussians N(mu_x, S_x) and N(mu_y, S_y) fitted to X and Y (Bures formula):
 
@@ -366,7 +410,8 @@ def _emd_plan(cost: Tensor) -> Tensor:
     return torch.from_numpy(plan).to(dtype=cost.dtype, device=cost.device)
 
 
-def exact_w2(X: Tensor, Y: Tensor, max_positions: int | None = None, seed: int = 0) -> Tensor:
+@checked
+def exact_w2(X: Tensor, Y: Tensor, max_positions: int | None = None, seed: NonNegativeInt = 0) -> Tensor:
     """Exact W2^2 = min_P sum_ij P_ij ||x_i - y_j||^2 between the empirical measures of the columns of X
     and Y (uniform weights 1/n_x and 1/n_y, P in the transport polytope), solved by POT's ``ot.emd``
     (network simplex; Bonneel et al. 2011). Kantorovich 1942; Peyre & Cuturi 2019, chapter 2.
@@ -392,6 +437,7 @@ def exact_w2(X: Tensor, Y: Tensor, max_positions: int | None = None, seed: int =
     return unbatch(torch.stack(values), batched)
 
 
+@checked
 def block_gram_loss(Fx: Tensor, blocks: Tensor, normalize: str = "n") -> Tensor:
     """Block-diagonal Gram loss sum_k ||G^(k)(x) - G^(k)(s)||_F^2 over the diagonal channel blocks.
 
@@ -426,7 +472,8 @@ def _whiten_exactly(F: Tensor) -> Tensor:
     return (E * lam.rsqrt()) @ E.T @ (F - mu[0])
 
 
-def equal_moments_pair(n: int = 1024, channels: int = 2, seed: int = 0) -> tuple[Tensor, Tensor]:
+@checked
+def equal_moments_pair(n: int = 1024, channels: int = 2, seed: NonNegativeInt = 0) -> tuple[Tensor, Tensor]:
     """Two feature matrices (channels, n) whose channels have the same mean (0) and std (1) but different
     1-D shapes: Gaussian channels in X, bimodal channels (+-1 plus a little noise) in Y.
 
@@ -440,7 +487,8 @@ def equal_moments_pair(n: int = 1024, channels: int = 2, seed: int = 0) -> tuple
     return _standardize_channels(X), _standardize_channels(Y)
 
 
-def equal_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]:
+@checked
+def equal_covariance_pair(n: int = 1024, seed: NonNegativeInt = 0) -> tuple[Tensor, Tensor]:
     """Two 2-D point clouds (2, n) with the same mean (0) and the same covariance and Gram matrix (I) but
     different geometry: a Gaussian blob X and a noisy ring Y, each whitened exactly.
 
@@ -455,7 +503,8 @@ def equal_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]
     return _whiten_exactly(X), _whiten_exactly(Y)
 
 
-def equal_marginals_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]:
+@checked
+def equal_marginals_pair(n: int = 1024, seed: NonNegativeInt = 0) -> tuple[Tensor, Tensor]:
     """Two feature matrices (2, n) whose channels have exactly the same values (the same 1-D marginals)
     but different correlation: independent Gaussian channels in X; in Y the second channel's values are
     rearranged in the order of the first (comonotone, correlation near 1).
@@ -473,7 +522,8 @@ def equal_marginals_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]:
     return X, Y
 
 
-def equal_marginals_and_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[Tensor, Tensor]:
+@checked
+def equal_marginals_and_covariance_pair(n: int = 1024, seed: NonNegativeInt = 0) -> tuple[Tensor, Tensor]:
     """Two 2-D point clouds (2, n) (n a multiple of 4) with exactly equal 1-D marginals AND equal mean,
     covariance and Gram matrix, but different geometry: a blob X and a cross Y on the two diagonals.
 
@@ -499,6 +549,7 @@ def equal_marginals_and_covariance_pair(n: int = 1024, seed: int = 0) -> tuple[T
     return cloud(u, v) / scale, cloud(u, u) / scale
 
 
+@checked
 def equal_gram_pair(n: int = 1024) -> tuple[Tensor, Tensor]:
     """Two one-channel feature matrices (1, n) with the same uncentred Gram matrix but different mean and
     std: X constant at 1, Y alternating +1, -1 (n even).
@@ -514,13 +565,20 @@ def equal_gram_pair(n: int = 1024) -> tuple[Tensor, Tensor]:
     return X, Y
 
 
-def style_loss_values(X: Tensor, Y: Tensor, n_projections: int = 256, seed: int = 0) -> dict[str, float]:
+@checked
+def style_loss_values(
+    X: Tensor, Y: Tensor, n_projections: PositiveInt = 256, seed: NonNegativeInt = 0
+) -> dict[str, float]:
     """Every style loss of the hierarchy on one pair of feature matrices, as plain floats.
 
     Keys: ``mean_std`` (L_S, eps = 0), ``ot1d`` (L_OT), ``gram`` (||gram(X) - gram(Y)||_F^2, normalize "n"),
     ``mmd_rbf`` (median bandwidth), ``gaussian_w2``, ``sliced_w2`` (``n_projections``, ``seed``) and
-    ``exact_w2`` (all positions: keep n in the low thousands).
+    ``exact_w2`` (all positions: keep n in the low thousands). Takes one pair: (C, N) matrices or
+    (1, C, H, W) maps.
     """
+    for name, F in (("X", X), ("Y", Y)):
+        if F.ndim == 4 and F.shape[0] != 1:
+            raise ValueError(f"{name} holds a batch of {F.shape[0]}; pass one pair, e.g. {name}[:1]")
     return {
         "mean_std": float(mean_std_loss(X, Y, eps=0.0)),
         "ot1d": float(ot1d(X, Y)),

@@ -30,10 +30,24 @@ from torch import Tensor, nn
 
 from .backbones import Backbone
 from .images import aspect_mismatch
+from .validation import checked
+
+__all__ = [
+    "as_mask",
+    "propagate",
+    "layer_masks",
+    "stride",
+    "check_regions",
+    "guided_gram",
+    "guided_gram_loss",
+    "split_mask",
+    "ellipse_mask",
+]
 
 MIN_POSITIONS = 1.0  # smallest mass sum(m_l) of a region at a style layer: one whole feature position
 
 
+@checked
 def as_mask(mask: Tensor | np.ndarray, shape: tuple[int, int] | None = None, name: str = "mask") -> Tensor:
     """A mask (H, W), (1, H, W) or (1, 1, H, W) (tensor, array or bool) as a float (1, 1, H, W) tensor.
 
@@ -62,6 +76,7 @@ def as_mask(mask: Tensor | np.ndarray, shape: tuple[int, int] | None = None, nam
     return m
 
 
+@checked
 def propagate(mask: Tensor, backbone: Backbone, layers: Iterable[str]) -> dict[str, Tensor]:
     """Each requested layer's mask (1, 1, h_l, w_l): ``mask`` (1, 1, H, W) carried through the backbone's
     layers, average-pooled at every pooling layer (same kernel, stride and rounding as the max pooling), so
@@ -78,6 +93,7 @@ def propagate(mask: Tensor, backbone: Backbone, layers: Iterable[str]) -> dict[s
     return out
 
 
+@checked
 def layer_masks(
     mask: Tensor | np.ndarray, backbone: Backbone, layers: Iterable[str], shape: tuple[int, int] | None = None
 ) -> dict[str, Tensor]:
@@ -86,6 +102,7 @@ def layer_masks(
     return propagate(as_mask(mask, shape), backbone, layers)
 
 
+@checked
 def stride(backbone: Backbone, layer: str) -> int:
     """Input pixels per feature position of ``layer``: 2^(number of pooling layers before it)."""
     index = backbone.layer_names.index(backbone.check_layers([layer])[0])
@@ -93,6 +110,7 @@ def stride(backbone: Backbone, layer: str) -> int:
     return 2**pools
 
 
+@checked
 def check_regions(
     masks: Sequence[Tensor], backbone: Backbone, layers: Iterable[str], names: Sequence[str] | None = None
 ) -> list[dict[str, Tensor]]:
@@ -119,6 +137,7 @@ def check_regions(
     return out
 
 
+@checked
 def guided_gram(F: Tensor, m: Tensor) -> Tensor:
     """G_r = (F o m)(F o m)^T / sum(m^2) for F (B, C, h, w) and a mask m (1 or B, 1, h, w): (B, C, C).
 
@@ -138,11 +157,13 @@ def guided_gram(F: Tensor, m: Tensor) -> Tensor:
     return Fm @ Fm.transpose(-1, -2) / weight[:, None, None]
 
 
+@checked
 def guided_gram_loss(Fx: Tensor, m: Tensor, Gs: Tensor) -> Tensor:
     """||G_r(x) - G(s)||_F^2: the style loss of one region at one layer, summed over the batch."""
     return (guided_gram(Fx, m) - Gs).pow(2).sum()
 
 
+@checked
 def split_mask(shape: tuple[int, int], axis: str = "vertical", at: float = 0.5, soft: float = 0.0) -> Tensor:
     """Two complementary masks (1, 1, H, W) splitting an image at fraction ``at`` of its width
     (``axis="vertical"``: left/right) or height (``"horizontal"``: top/bottom); ``soft`` > 0 blends them
@@ -157,6 +178,7 @@ def split_mask(shape: tuple[int, int], axis: str = "vertical", at: float = 0.5, 
     return torch.stack([first, 1 - first])[:, None]
 
 
+@checked
 def ellipse_mask(shape: tuple[int, int], center: tuple[float, float], radii: tuple[float, float]) -> Tensor:
     """A 0/1 mask (1, 1, H, W) of an ellipse; ``center`` (y, x), ``radii`` (ry, rx) as fractions of H, W."""
     H, W = shape

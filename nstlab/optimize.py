@@ -12,7 +12,7 @@ Each layer's loss is divided by its value for an all-zero feature map (for the G
 sum to 1) and the defaults of alpha, beta, gamma mean the same on every backbone and layer. The last
 terms are floors on the correlation rho of the result's luminance Y (Rec. 601) with the content's
 (f_Y = 0.6) and of their gradients dY, the edges (f_E = 0.2): zero for most styles, they stop the few
-that would repaint the content's light and dark or bury its edges (issue 13; benchmarks/README.md,
+that would repaint the content's light and dark or bury its edges (measured in benchmarks/README.md,
 "Defaults that keep the content"). ``luminance_floor=None, edge_floor=None`` is Gatys' objective.
 
 Three pieces, each usable alone:
@@ -42,10 +42,35 @@ import torch.nn.functional as nnf
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from . import color, images, losses, masks, stats
+from . import color, images, losses, masks, stats, validation
 from .backbones import Backbone, load_backbone
 from .budget import budget
 from .layers import layer_weights
+from .validation import (
+    Correlation,
+    ImageSide,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    check_fields,
+    checked,
+    output_type,
+)
+
+__all__ = [
+    "StylizeResult",
+    "check_weight",
+    "check_steps",
+    "Settings",
+    "resolve_settings",
+    "Objective",
+    "check_optimizer",
+    "make_optimizer",
+    "run",
+    "stylize",
+    "invert",
+]
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYERS = ("relu4_2",)
@@ -59,9 +84,11 @@ CONVERGENCE_WINDOW = 10  # steps over which run(tol=...) measures the loss's pro
 SCALE_FLOOR = 1e-12  # added to every layer's normalizing scale, so an all-zero target divides by no 0
 
 Callback = Callable[[int, Tensor, dict[str, float]], Any]
+NONNEGATIVE, COUNT = validation.checker(NonNegativeFloat), validation.checker(PositiveInt)
 ObjectiveFn = Callable[..., tuple[Tensor, dict[str, Tensor]]]
 
 
+@output_type
 @dataclass
 class StylizeResult:
     """The optimized ``image`` (1, 3, H, W) in [0, 1] and the loss ``history`` (one dict per step)."""
@@ -70,10 +97,12 @@ class StylizeResult:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
 
+    @checked
     def losses(self, key: str = "total") -> list[float]:
         """One loss term over the steps: ``total``, ``content``, ``style`` or ``tv``."""
         return [h[key] for h in self.history]
 
+    @checked
     def plot_history(self, ax=None):
         """Plot the loss terms against the step on a log scale; returns the matplotlib Axes."""
         import matplotlib.pyplot as plt
@@ -93,24 +122,20 @@ class StylizeResult:
 # ----------------------------------------------------------------------------------------------------
 
 
-def check_weight(value: float, name: str) -> float:
-    """A loss weight as a float; raise unless it is a finite real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number >= 0, got {type(value).__name__} {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 (0 switches the term off), got {value!r}")
-    return float(value)
+@checked
+def check_weight(value: Any, name: str) -> float:
+    """A loss weight as a float; raise unless it is a finite real number >= 0 (0 switches the term off)."""
+    return NONNEGATIVE(value, name)
 
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 1
 
 
+@checked
 def check_steps(steps: Any, name: str = "steps") -> int:
     """A number of optimizer steps; raise unless it is a positive integer."""
-    if not _is_count(steps):
-        raise ValueError(f"{name} must be a positive integer, got {steps!r}")
-    return int(steps)
+    return COUNT(steps, name)
 
 
 def _normalized(layers: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
@@ -150,22 +175,23 @@ class Settings:
     backbone: str | Backbone = "vgg16-hed"
     content_layers: Sequence[str] | Mapping[str, float] = CONTENT_LAYERS
     style_layers: Sequence[str] | Mapping[str, float] = STYLE_LAYERS
-    content_weight: float = 1.0
-    style_weight: float = DEFAULT_STYLE_WEIGHT
-    tv_weight: float = DEFAULT_TV_WEIGHT
-    luminance_floor: float | None = LUMINANCE_FLOOR
-    edge_floor: float | None = EDGE_FLOOR
+    content_weight: NonNegativeFloat = 1.0
+    style_weight: NonNegativeFloat = DEFAULT_STYLE_WEIGHT
+    tv_weight: NonNegativeFloat = DEFAULT_TV_WEIGHT
+    luminance_floor: Correlation | None = LUMINANCE_FLOOR
+    edge_floor: Correlation | None = EDGE_FLOOR
     style_loss: str | losses.StyleLoss = "gram"
-    seed: int = 0
+    seed: NonNegativeInt = 0
     optimizer: str = "lbfgs"
-    lr: float | None = None
-    max_step: float | None = None
-    steps: int | Sequence[int] | None = None
+    lr: PositiveFloat | None = None
+    max_step: PositiveFloat | None = None
+    steps: PositiveInt | Sequence[int] | None = None
     progress: bool = True
     callback: Callback | None = None
-    callback_every: int = 10
+    callback_every: PositiveInt = 10
 
     def __post_init__(self) -> None:
+        check_fields(self)
         for name in ("content_weight", "style_weight", "tv_weight"):
             check_weight(getattr(self, name), name)
         _normalized(self.content_layers)
@@ -184,6 +210,7 @@ class Settings:
                 f"callback must be callable as callback(step, image, record), got {self.callback!r}"
             )
 
+    @checked
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed; unknown names raise a TypeError listing the valid ones."""
         valid = [f.name for f in dataclasses.fields(self)]
@@ -195,10 +222,12 @@ class Settings:
             )
         return dataclasses.replace(self, **changes)
 
+    @checked
     def network(self) -> Backbone:
         """The backbone (loaded by name, cached)."""
         return self.backbone if isinstance(self.backbone, Backbone) else load_backbone(self.backbone)
 
+    @checked
     def objective_options(self) -> dict[str, Any]:
         """The keyword arguments of :class:`Objective` that these settings fix."""
         names = (
@@ -213,12 +242,14 @@ class Settings:
         )
         return {n: getattr(self, n) for n in (*names, "seed")}
 
+    @checked
     def run_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`run` that these settings fix."""
         names = ("optimizer", "lr", "max_step", "progress", "callback", "callback_every")
         return {n: getattr(self, n) for n in names}
 
 
+@checked
 def resolve_settings(
     settings: Settings | None, options: Mapping[str, Any], unused: Sequence[str] = ()
 ) -> Settings:
@@ -258,6 +289,7 @@ class Objective:
     Positions outside every mask carry no style loss.
     """
 
+    @checked
     def __init__(
         self,
         backbone: Backbone | str = "vgg16-hed",
@@ -266,14 +298,14 @@ class Objective:
         style: Tensor | Sequence[Tensor] | None = None,
         content_layers: Sequence[str] | Mapping[str, float] = CONTENT_LAYERS,
         style_layers: Sequence[str] | Mapping[str, float] = STYLE_LAYERS,
-        content_weight: float = 1.0,
-        style_weight: float = DEFAULT_STYLE_WEIGHT,
-        tv_weight: float = DEFAULT_TV_WEIGHT,
-        luminance_floor: float | None = LUMINANCE_FLOOR,
-        edge_floor: float | None = EDGE_FLOOR,
+        content_weight: NonNegativeFloat = 1.0,
+        style_weight: NonNegativeFloat = DEFAULT_STYLE_WEIGHT,
+        tv_weight: NonNegativeFloat = DEFAULT_TV_WEIGHT,
+        luminance_floor: Correlation | None = LUMINANCE_FLOOR,
+        edge_floor: Correlation | None = EDGE_FLOOR,
         style_loss: str | losses.StyleLoss = "gram",
         style_masks: Sequence[Tensor] | None = None,
-        seed: int = 0,
+        seed: NonNegativeInt = 0,
     ):
         styles = _as_list(style)
         _check_mask_count(len(styles), style_masks)
@@ -329,6 +361,7 @@ class Objective:
             scales = {n: G.pow(2).sum() + SCALE_FLOOR for n, G in targets.items()}
             self.regions.append(_Region(float(m.mean()) / covered, layer_masks, targets, scales))
 
+    @checked
     def with_content(self, content: Tensor) -> Objective:
         """The same objective (style targets shared, not recomputed) for another content image of the
         same size, e.g. the next frame of a video."""
@@ -372,14 +405,22 @@ class Objective:
 
 
 def _floors_penalty(y: Tensor, y_content: Tensor, floors: tuple[float | None, float | None]) -> Tensor:
-    """The two hinge penalties of :class:`Objective` on the luminances y (result) and y_content."""
+    """The two hinge penalties of :class:`Objective` on the luminances y (result) and y_content. A floor
+    is off where the content has nothing to keep: a flat content has no layout (its luminance has no
+    variance, so no correlation is defined) and no edges."""
     layout, edges = floors
     total = y.new_zeros(())
-    if layout is not None:
+    if layout is not None and _varies(y_content):
         total = total + losses.correlation_floor(y, y_content, layout)
-    if edges is not None:
-        total = total + losses.correlation_floor(losses.gradients(y), losses.gradients(y_content), edges)
+    dy_content = losses.gradients(y_content)
+    if edges is not None and _varies(dy_content):
+        total = total + losses.correlation_floor(losses.gradients(y), dy_content, edges)
     return total
+
+
+def _varies(x: Tensor) -> bool:
+    """Whether an image's values are not all equal (a correlation with it is defined)."""
+    return bool(x.amax() > x.amin())
 
 
 def _check_floor(floor: float | None, name: str) -> float | None:
@@ -390,7 +431,7 @@ def _check_floor(floor: float | None, name: str) -> float | None:
     return float(floor)
 
 
-def _check_mask_count(n_styles: int, style_masks: Sequence[Any] | None) -> None:
+def _check_mask_count(n_styles: PositiveInt, style_masks: Sequence[Any] | None) -> None:
     """Several styles need one mask each; masks need exactly one per style."""
     if style_masks is None and n_styles > 1:
         raise ValueError(
@@ -415,7 +456,8 @@ class _Region:
 # ----------------------------------------------------------------------------------------------------
 
 
-def check_optimizer(name: str, lr: float | None) -> None:
+@checked
+def check_optimizer(name: str, lr: PositiveFloat | None) -> None:
     """Raise unless ``name`` is one of ``DEFAULT_LR`` and ``lr`` is None or a finite number > 0."""
     if name not in DEFAULT_LR:
         raise ValueError(f"unknown optimizer={name!r}; use one of {', '.join(map(repr, DEFAULT_LR))}")
@@ -423,7 +465,8 @@ def check_optimizer(name: str, lr: float | None) -> None:
         raise ValueError(f"lr must be a finite number > 0 or None (the optimizer's default), got {lr!r}")
 
 
-def make_optimizer(name: str, x: Tensor, lr: float | None = None) -> torch.optim.Optimizer:
+@checked
+def make_optimizer(name: str, x: Tensor, lr: PositiveFloat | None = None) -> torch.optim.Optimizer:
     """``torch.optim.LBFGS`` (one function evaluation per step, history 50) or ``torch.optim.Adam`` over x."""
     check_optimizer(name, lr)
     lr = DEFAULT_LR[name] if lr is None else lr
@@ -456,7 +499,7 @@ def _show(bar: tqdm, record: dict[str, float]) -> None:
     bar.update()
 
 
-def _converged(history: list[dict[str, float]], tol: float) -> bool:
+def _converged(history: list[dict[str, float]], tol: PositiveFloat) -> bool:
     """The total loss fell by less than ``tol`` (relative) over the last ``CONVERGENCE_WINDOW`` steps."""
     if len(history) <= CONVERGENCE_WINDOW:
         return False
@@ -464,7 +507,7 @@ def _converged(history: list[dict[str, float]], tol: float) -> bool:
     return before - now < tol * abs(before)
 
 
-def _limit_step(x: Tensor, before: Tensor, max_step: float | None) -> None:
+def _limit_step(x: Tensor, before: Tensor, max_step: PositiveFloat | None) -> None:
     """Shrink the step x - before (in place, same direction) so that no pixel moves by more than
     ``max_step``: an L-infinity trust region. None: no limit."""
     if max_step is None:
@@ -485,6 +528,22 @@ def _with_step(objective: ObjectiveFn) -> Callable[[Tensor, int], tuple[Tensor, 
     return lambda x, step: objective(x)
 
 
+def _checked_result(result: Any) -> tuple[Tensor, Mapping[str, Tensor]]:
+    """The objective's (total, {name: term}), or a TypeError saying what it returned instead."""
+    ok = isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Mapping)
+    if not ok or not isinstance(result[0], Tensor) or result[0].numel() != 1:
+        raise TypeError(
+            f"objective must return (total, {{name: term}}) with total a one-element tensor, got "
+            f"{validation.describe(result)}; e.g. return loss, {{'loss': loss}}"
+        )
+    if not result[0].requires_grad:
+        raise ValueError(
+            "objective's total does not depend on the image (no gradient): compute it from the x it is "
+            "given, not under torch.no_grad() and not from a detached copy"
+        )
+    return result
+
+
 def _record(step: int, terms: Mapping[str, Tensor], seconds: float) -> dict[str, float]:
     record = {"step": float(step), **{k: float(v.detach()) for k, v in terms.items()}}
     if not all(math.isfinite(v) for v in record.values()):
@@ -493,21 +552,22 @@ def _record(step: int, terms: Mapping[str, Tensor], seconds: float) -> dict[str,
     return record
 
 
+@checked
 def run(
     x0: Tensor,
     objective: ObjectiveFn,
-    steps: int,
+    steps: PositiveInt,
     *,
     optimizer: str = "lbfgs",
-    lr: float | None = None,
+    lr: PositiveFloat | None = None,
     progress: bool = True,
     callback: Callback | None = None,
-    callback_every: int = 10,
+    callback_every: PositiveInt = 10,
     compose: Callable[[Tensor], Tensor] | None = None,
     step_offset: int = 0,
     seconds_offset: float = 0.0,
-    max_step: float | None = None,
-    tol: float | None = None,
+    max_step: PositiveFloat | None = None,
+    tol: PositiveFloat | None = None,
 ) -> StylizeResult:
     """Minimize ``objective(compose(x))`` over the pixels x from ``x0``, clamping x to [0, 1] after each step.
 
@@ -532,7 +592,7 @@ def run(
 
     def closure() -> Tensor:
         opt.zero_grad(set_to_none=True)
-        total, parts = evaluate(image_of(x), step)
+        total, parts = _checked_result(evaluate(image_of(x), step))
         total.backward()
         terms.update(parts, total=total)
         return total
@@ -559,12 +619,13 @@ def run(
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def stylize(
     content: images.ImageSource | None,
     style: images.ImageSource | Sequence[images.ImageSource] | None,
     *,
-    size: int | None = None,
-    style_size: int | None = None,
+    size: ImageSide | None = None,
+    style_size: ImageSide | None = None,
     init: str | Tensor = "content",
     preserve_color: str | None = None,
     style_masks: Sequence[Tensor | np.ndarray] | None = None,
@@ -628,11 +689,11 @@ class _Controls:
 def _optimize_level(
     imgs: _Images,
     previous: StylizeResult | None,
-    steps: int,
+    steps: PositiveInt,
     net: Backbone,
     s: Settings,
     controls: _Controls,
-    tol: float | None = None,
+    tol: PositiveFloat | None = None,
 ) -> StylizeResult:
     """One pyramid level (or the only one): build its objective and run, continuing ``previous``."""
     c_in, s_in = _color_inputs(imgs, controls.preserve_color)
@@ -676,7 +737,7 @@ def _device(net: Backbone) -> torch.device:
 
 
 def _load(
-    content: Any, styles: list, size: int, style_size: int, max_size: int, dev: torch.device
+    content: Any, styles: list, size: int, style_size: ImageSide, max_size: int, dev: torch.device
 ) -> _Images:
     c_img = images.load(content, size=size, max_size=max_size).to(dev) if content is not None else None
     return _Images(c_img, [images.load(s, size=style_size, max_size=max_size).to(dev) for s in styles], size)
@@ -693,6 +754,12 @@ def _color_inputs(imgs: _Images, mode: str | None) -> tuple[Tensor | None, list[
 def _check_stylize_inputs(content: Any, styles: list, style_size: Any, controls: _Controls) -> None:
     if content is None and not styles:
         raise ValueError("give a content image, a style image or both")
+    named = [("content", content)] if content is not None else []
+    for name, img in named + [
+        (f"style[{i}]" if len(styles) > 1 else "style", s) for i, s in enumerate(styles)
+    ]:
+        if isinstance(img, Tensor):  # a path or sample name is checked as it loads
+            images.check_image(img if img.ndim != 3 else img[None], name, unit_range=True)
     needs_content = (controls.style_masks, controls.protect, controls.preserve_color)
     if content is None and any(c is not None for c in needs_content):
         raise ValueError("style_masks, protect and preserve_color need a content image")
@@ -709,10 +776,12 @@ def _continued(result: StylizeResult, part: StylizeResult, level_size: int) -> S
     return StylizeResult(part.image, result.history + part.history, result.seconds + part.seconds)
 
 
-def _initial_image(init: str | Tensor, content: Tensor | None, styles: list[Tensor], seed: int) -> Tensor:
+def _initial_image(
+    init: str | Tensor, content: Tensor | None, styles: list[Tensor], seed: NonNegativeInt
+) -> Tensor:
     like = content if content is not None else styles[0]
     if isinstance(init, Tensor):
-        init = images.check_image(init, "init").detach().clone().to(like)
+        init = images.check_image(init, "init", unit_range=True).detach().clone().to(like)
         if init.shape[-2:] != like.shape[-2:]:
             if images.aspect_mismatch(init.shape, like.shape):
                 raise ValueError(
@@ -755,7 +824,7 @@ def _pyramid_levels(pyramid: Sequence[int] | None, size: int | None, default: in
     return levels
 
 
-def _level_steps(steps: int | Sequence[int], n_levels: int) -> list[int]:
+def _level_steps(steps: PositiveInt | Sequence[int], n_levels: int) -> list[int]:
     counts = [steps] * n_levels if not isinstance(steps, Sequence) else list(steps)
     if len(counts) != n_levels or not all(_is_count(s) for s in counts):
         raise ValueError(
@@ -798,6 +867,7 @@ INVERT_UNUSED = (
 )
 
 
+@checked
 def invert(
     targets: Mapping[str, Tensor],
     shape: tuple[int, int],

@@ -27,6 +27,20 @@ import torch
 from torch import Tensor, nn
 
 from .layers import CONVS_PER_BLOCK, layer_weights, vgg_layers
+from .validation import ImageSide, NonNegativeInt, check_fields, checked
+
+__all__ = [
+    "ReceptiveField",
+    "receptive_fields",
+    "receptive_field",
+    "effective_scale",
+    "scale_ratio",
+    "linearized",
+    "input_gradient",
+    "empirical_receptive_field",
+    "table",
+    "texture_wavelength",
+]
 
 if TYPE_CHECKING:  # backbones imports this module; at run time a backbone is anything with ``.arch``
     from .backbones import Backbone
@@ -42,6 +56,9 @@ class ReceptiveField:
     jump: int
     start: float
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
 
 def _arch(backbone: Backbone | str) -> str:
     """The VGG architecture ("vgg16" or "vgg19") of a backbone (duck-typed: its ``.arch``) or a name."""
@@ -56,6 +73,7 @@ def _arch(backbone: Backbone | str) -> str:
     return name
 
 
+@checked
 def receptive_fields(backbone: Backbone | str = "vgg16") -> dict[str, ReceptiveField]:
     """Size, jump and start of every named layer of a backbone (or of ``"vgg16"`` / ``"vgg19"``)."""
     r, j, start, out = 1, 1, 0.0, {}
@@ -66,6 +84,7 @@ def receptive_fields(backbone: Backbone | str = "vgg16") -> dict[str, ReceptiveF
     return out
 
 
+@checked
 def receptive_field(backbone: Backbone | str, layer: str) -> int:
     """Receptive-field size r_l in input pixels of one unit of ``layer``."""
     fields = receptive_fields(backbone)
@@ -74,6 +93,7 @@ def receptive_field(backbone: Backbone | str, layer: str) -> int:
     return fields[layer].size
 
 
+@checked
 def effective_scale(layers: Mapping[str, float] | Iterable[str], backbone: Backbone | str = "vgg16") -> float:
     """Weighted mean receptive field sum_l a_l r_l / sum_l a_l (S_eff or C_eff of the text).
 
@@ -83,6 +103,7 @@ def effective_scale(layers: Mapping[str, float] | Iterable[str], backbone: Backb
     return sum(a * receptive_field(backbone, n) for n, a in weights.items()) / sum(weights.values())
 
 
+@checked
 def scale_ratio(
     style_layers: Mapping[str, float] | Iterable[str],
     content_layers: Mapping[str, float] | Iterable[str],
@@ -92,6 +113,7 @@ def scale_ratio(
     return effective_scale(style_layers, backbone) / effective_scale(content_layers, backbone)
 
 
+@checked
 def linearized(backbone: Backbone) -> Backbone:
     """A copy in which every path contributes: |weights|, zero biases, average instead of max pooling.
 
@@ -108,7 +130,10 @@ def linearized(backbone: Backbone) -> Backbone:
     return lin
 
 
-def input_gradient(backbone: Backbone, layer: str, size: int | None = None, seed: int = 0) -> Tensor:
+@checked
+def input_gradient(
+    backbone: Backbone, layer: str, size: ImageSide | None = None, seed: NonNegativeInt = 0
+) -> Tensor:
     """|d unit / d input| summed over colour channels, (H, W), for the centre unit of ``layer``.
 
     The unit's output is summed over its channels. ``size`` defaults to twice the receptive field, so
@@ -127,6 +152,7 @@ def input_gradient(backbone: Backbone, layer: str, size: int | None = None, seed
     return img.grad[0].abs().sum(0).cpu()
 
 
+@checked
 def empirical_receptive_field(backbone: Backbone, layer: str, linearize: bool = True) -> int:
     """Width in pixels of the region where the input gradient of the centre unit is non-zero.
 
@@ -142,6 +168,7 @@ def empirical_receptive_field(backbone: Backbone, layer: str, linearize: bool = 
     return int(max(cols[-1] - cols[0], rows[-1] - rows[0]) + 1)
 
 
+@checked
 def table(backbone: Backbone | str = "vgg16") -> list[dict[str, float | int | str]]:
     """Rows (layer, size, jump, start) for display, e.g. ``pandas.DataFrame(table())`` or a loop."""
     return [
@@ -150,6 +177,7 @@ def table(backbone: Backbone | str = "vgg16") -> list[dict[str, float | int | st
     ]
 
 
+@checked
 def texture_wavelength(img: Tensor) -> float:
     """Power-weighted mean wavelength of an image's gray-level pattern, in pixels: lambda = 1 / E_P[|f|].
 

@@ -35,6 +35,21 @@ from torch import Tensor
 from .color import luminance
 from .images import check_image, to_numpy
 from .transforms import adain, wct
+from .validation import checked
+
+__all__ = [
+    "rgb_to_lab",
+    "lab_to_rgb",
+    "channel_moments",
+    "reinhard",
+    "normalize",
+    "moment_error",
+    "structure_ssim",
+    "restain",
+    "recolor",
+    "crop",
+    "compare",
+]
 
 METHODS = ("reinhard", "adain", "wct")
 
@@ -53,6 +68,7 @@ def _apply(matrix: Tensor, img: Tensor) -> Tensor:
     return torch.einsum("ij,bjhw->bihw", matrix.to(img), img)
 
 
+@checked
 def rgb_to_lab(img: Tensor) -> Tensor:
     """RGB in [0, 1] (B, 3, H, W) to Reinhard's l-alpha-beta (float64 inside, returned in img's dtype)."""
     check_image(img, "img")
@@ -60,6 +76,7 @@ def rgb_to_lab(img: Tensor) -> Tensor:
     return _apply(_LMS_TO_LAB, lms.log10()).to(img.dtype)
 
 
+@checked
 def lab_to_rgb(lab: Tensor) -> Tensor:
     """Inverse of :func:`rgb_to_lab` (not clamped)."""
     check_image(lab, "lab")
@@ -67,6 +84,7 @@ def lab_to_rgb(lab: Tensor) -> Tensor:
     return _apply(torch.linalg.inv(_RGB_TO_LMS), 10**log_lms).to(lab.dtype)
 
 
+@checked
 def channel_moments(img: Tensor, space: str = "lab") -> tuple[Tensor, Tensor]:
     """Per-channel mean and std (population) over the pixels, each (3,) float64, in ``space``
     ("lab": Reinhard's l-alpha-beta, "rgb")."""
@@ -77,6 +95,7 @@ def channel_moments(img: Tensor, space: str = "lab") -> tuple[Tensor, Tensor]:
     return M.mean(-1), M.std(-1, correction=0)
 
 
+@checked
 def reinhard(source: Tensor, target: Tensor, clamp: bool = True) -> Tensor:
     """Reinhard et al. 2001 colour transfer: in l-alpha-beta, y = (sigma_t / sigma_s)(x - mu_s) + mu_t per
     channel; back to RGB, clamped to [0, 1] unless ``clamp=False``."""
@@ -87,6 +106,7 @@ def reinhard(source: Tensor, target: Tensor, clamp: bool = True) -> Tensor:
     return out.clamp(0, 1) if clamp else out
 
 
+@checked
 def normalize(source: Tensor, target: Tensor, method: str = "reinhard", clamp: bool = True) -> Tensor:
     """The source image with the target's colour statistics by ``method`` (see the module docstring);
     clamped to [0, 1] unless ``clamp=False`` (then the moments match exactly)."""
@@ -103,12 +123,14 @@ def normalize(source: Tensor, target: Tensor, method: str = "reinhard", clamp: b
     return out.clamp(0, 1) if clamp else out
 
 
+@checked
 def moment_error(img: Tensor, target: Tensor, space: str = "lab") -> float:
     """RMS over the 3 channels and the 2 moments of (mean, std)(img) - (mean, std)(target) in ``space``."""
     (m1, s1), (m2, s2) = channel_moments(img, space), channel_moments(target, space)
     return float(torch.cat([m1 - m2, s1 - s2]).pow(2).mean().sqrt())
 
 
+@checked
 def structure_ssim(img: Tensor, source: Tensor) -> float:
     """SSIM (Wang et al. 2004; ``skimage.metrics.structural_similarity``, data range 1) between the
     luminance of ``img`` and of ``source``, each standardized to mean 0, std 1 first so that a global
@@ -120,6 +142,7 @@ def structure_ssim(img: Tensor, source: Tensor) -> float:
     return float(structural_similarity(a, b, data_range=hi - lo))
 
 
+@checked
 def restain(img: Tensor, scale: tuple[float, float, float] = (1.6, 1.0, 0.5)) -> Tensor:
     """Simulate another lab's staining of an H-DAB (or H&E) slide: unmix the stains by colour
     deconvolution (Ruifrok & Johnston 2001, ``skimage.color.rgb2hed``), multiply the hematoxylin, eosin
@@ -128,6 +151,7 @@ def restain(img: Tensor, scale: tuple[float, float, float] = (1.6, 1.0, 0.5)) ->
     return torch.from_numpy(hed2rgb(hed).clip(0, 1).astype(np.float32)).permute(2, 0, 1)[None]
 
 
+@checked
 def recolor(
     img: Tensor,
     gain: tuple[float, float, float] = (0.8, 1.0, 1.25),
@@ -139,6 +163,7 @@ def recolor(
     return (g * check_image(img).clamp_min(0) ** p).clamp(0, 1)
 
 
+@checked
 def crop(img: Tensor, top: float, left: float, size: float) -> Tensor:
     """A square crop: ``top``, ``left`` and ``size`` as fractions of the image's height / width."""
     H, W = img.shape[-2:]
@@ -149,6 +174,7 @@ def crop(img: Tensor, top: float, left: float, size: float) -> Tensor:
     return img[..., y : y + n, x : x + n]
 
 
+@checked
 def compare(
     source: Tensor, target: Tensor, methods: tuple[str, ...] = METHODS, truth: Tensor | None = None
 ) -> dict[str, dict[str, float]]:

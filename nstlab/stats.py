@@ -30,6 +30,35 @@ from ._features import (
     check_tensor,
     unbatch,
 )
+from .validation import Fraction, NonNegativeInt, PositiveInt, checked
+
+__all__ = [
+    "gram",
+    "block_diag_gram",
+    "block_diag_to_dense",
+    "gram_memory_bytes",
+    "block_diag_error",
+    "moments64",
+    "covariance",
+    "sym_eig",
+    "sqrtm_psd",
+    "kernel_mean",
+    "subsample_positions",
+    "median_bandwidth",
+    "mmd2",
+    "shrink",
+    "ledoit_wolf",
+    "gram_entry_variance_theory",
+    "gram_entry_variance",
+    "position_sampler",
+    "resampled_gram_variance",
+    "ShrinkageCurve",
+    "shrinkage_mse",
+    "mean_std",
+    "shannon_entropy",
+    "entropy",
+    "gaussian_entropy",
+]
 
 GRAM_NORMALIZATIONS = ("n", "cn", "none")
 MMD_KERNELS = ("poly2", "linear", "rbf")
@@ -45,6 +74,7 @@ _MEDIAN_SUBSAMPLE = 1000  # points used by the median heuristic
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def gram(F: Tensor, normalize: str = "n") -> Tensor:
     """Gram matrix G = F F^T / Z of a feature matrix (C, N) or a feature map (B, C, H, W).
 
@@ -73,7 +103,8 @@ def _gram_divisor(C: int, N: int, normalize: str) -> int:
     return {"n": N, "cn": C * N, "none": 1}[normalize]
 
 
-def block_diag_gram(F: Tensor, block_size: int, normalize: str = "n") -> Tensor:
+@checked
+def block_diag_gram(F: Tensor, block_size: PositiveInt, normalize: str = "n") -> Tensor:
     """Diagonal blocks of the Gram matrix: G^(k) = F_k F_k^T / Z for channel blocks k of size B.
 
     The block-diagonal approximation of the text (memory section): channels are cut into consecutive
@@ -99,6 +130,7 @@ def block_diag_gram(F: Tensor, block_size: int, normalize: str = "n") -> Tensor:
     return unbatch(blocks @ blocks.transpose(-1, -2) / Z, batched)
 
 
+@checked
 def block_diag_to_dense(blocks: Tensor, C: int | None = None) -> Tensor:
     """Rebuild the (C, C) block-diagonal matrix diag(G^(1), ..., G^(K)) from (K, B, B) blocks.
 
@@ -122,7 +154,10 @@ def block_diag_to_dense(blocks: Tensor, C: int | None = None) -> Tensor:
     return unbatch(dense[:, :C, :C], batched)
 
 
-def gram_memory_bytes(C: int, block_size: int | None = None, dtype: torch.dtype = torch.float32) -> int:
+@checked
+def gram_memory_bytes(
+    C: int, block_size: PositiveInt | None = None, dtype: torch.dtype = torch.float32
+) -> int:
     """Bytes to store one Gram matrix: C^2 * itemsize, or ceil(C/B) * B^2 * itemsize in block form.
 
     The block count is the representation of :func:`block_diag_gram` (a last smaller block is stored
@@ -138,6 +173,7 @@ def gram_memory_bytes(C: int, block_size: int | None = None, dtype: torch.dtype 
     return -(-C // block_size) * block_size * block_size * itemsize
 
 
+@checked
 def block_diag_error(F: Tensor, block_sizes: Sequence[int], normalize: str = "n") -> Tensor:
     """Relative Frobenius error ||G - G_blockdiag(B)||_F / ||G||_F for each block size B.
 
@@ -164,17 +200,24 @@ def block_diag_error(F: Tensor, block_sizes: Sequence[int], normalize: str = "n"
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def moments64(M: Tensor) -> tuple[Tensor, Tensor]:
     """Mean (B, C, 1) and population covariance (B, C, C) = (1/N) sum_i (f_i - mu)(f_i - mu)^T in float64.
 
     Takes a (B, C, N) stack (see :func:`nstlab._features.as_matrices`); differentiable.
     """
+    if M.ndim != 3 or 0 in M.shape:
+        raise ValueError(
+            f"M must be a non-empty (B, C, N) stack, got shape {tuple(M.shape)}; use F.flatten(2) on a "
+            "(B, C, H, W) feature map or F[None] on a (C, N) matrix"
+        )
     M64 = M.to(torch.float64)
     mu = M64.mean(dim=-1, keepdim=True)
     Mc = M64 - mu
     return mu, Mc @ Mc.transpose(-1, -2) / M.shape[-1]
 
 
+@checked
 def covariance(F: Tensor) -> Tensor:
     """Population covariance S = (1/N) sum_i (f_i - mu)(f_i - mu)^T over positions, (C, C) or (B, C, C).
 
@@ -185,6 +228,7 @@ def covariance(F: Tensor) -> Tensor:
     return unbatch(moments64(M)[1].to(F.dtype), batched)
 
 
+@checked
 def sym_eig(S: Tensor, method: str = "eigh") -> tuple[Tensor, Tensor]:
     """Eigenvalues (descending) and eigenvectors (columns) of symmetric matrices S = E diag(lam) E^T.
 
@@ -194,6 +238,7 @@ def sym_eig(S: Tensor, method: str = "eigh") -> tuple[Tensor, Tensor]:
     Works on (..., C, C); use float64 for accuracy.
     """
     check_choice(method, ("eigh", "svd"), "method")
+    _check_square(S)
     if method == "eigh":
         lam, E = torch.linalg.eigh(S)
         return lam.flip(-1), E.flip(-1)
@@ -201,12 +246,19 @@ def sym_eig(S: Tensor, method: str = "eigh") -> tuple[Tensor, Tensor]:
     return s, U
 
 
+def _check_square(S: Tensor, name: str = "S") -> None:
+    if S.ndim < 2 or S.shape[-1] != S.shape[-2] or S.shape[-1] == 0:
+        raise ValueError(f"{name} must be (..., C, C) square matrices, C >= 1; got shape {tuple(S.shape)}")
+
+
+@checked
 def sqrtm_psd(S: Tensor) -> Tensor:
     """Principal square root S^{1/2} = E diag(sqrt(max(lam, 0))) E^T of symmetric PSD matrices (..., C, C).
 
     Negative eigenvalues (rounding of a singular covariance) are clamped to 0. Computed in float64 via
     ``torch.linalg.eigh`` and returned in the input's dtype; differentiable where eigenvalues are distinct.
     """
+    _check_square(S)
     lam, E = torch.linalg.eigh(S.to(torch.float64))
     root = (E * lam.clamp_min(0).sqrt().unsqueeze(-2)) @ E.transpose(-1, -2)
     return root.to(S.dtype)
@@ -224,6 +276,7 @@ def _pairwise_sqdist(A: Tensor, B: Tensor) -> Tensor:
     return (a2 + b2 - 2 * A.transpose(-1, -2) @ B).clamp_min(0)
 
 
+@checked
 def kernel_mean(A: Tensor, B: Tensor, kernel: str, sigma: Tensor | None) -> Tensor:
     """(1/(n m)) sum_ij k(a_i, b_j) between the columns of A (b, C, n) and B (b, C, m), per batch element:
     the three terms of :func:`mmd2`. ``kernel`` ``"poly2"`` (k = (a.b)^2) or ``"rbf"`` (k =
@@ -239,6 +292,7 @@ def kernel_mean(A: Tensor, B: Tensor, kernel: str, sigma: Tensor | None) -> Tens
     return total / (A.shape[-1] * B.shape[-1])
 
 
+@checked
 def subsample_positions(M: Tensor, max_positions: int, generator: torch.Generator) -> Tensor:
     """Keep at most ``max_positions`` random columns (positions) of a (B, C, N) stack, without replacement.
 
@@ -251,6 +305,7 @@ def subsample_positions(M: Tensor, max_positions: int, generator: torch.Generato
     return M[..., idx]
 
 
+@checked
 def median_bandwidth(M: Tensor) -> Tensor:
     """Median heuristic sigma = median_{i<j} ||z_i - z_j|| over the columns of a (B, C, N) stack -> (B,).
 
@@ -272,6 +327,7 @@ def median_bandwidth(M: Tensor) -> Tensor:
     return torch.where(sigma > 0, sigma, torch.ones_like(sigma))
 
 
+@checked
 def mmd2(X: Tensor, Y: Tensor, kernel: str = "poly2", sigma: float | Tensor | None = None) -> Tensor:
     """Biased (V-statistic) squared maximum mean discrepancy between the columns of X and Y.
 
@@ -314,7 +370,8 @@ def mmd2(X: Tensor, Y: Tensor, kernel: str = "poly2", sigma: float | Tensor | No
 # ----------------------------------------------------------------------------------------------------
 
 
-def shrink(G: Tensor, lam: float, target: Tensor | str | None = None) -> Tensor:
+@checked
+def shrink(G: Tensor, lam: Fraction, target: Tensor | str | None = None) -> Tensor:
     """Shrinkage estimate G_lam = (1 - lam) G + lam T of a Gram or covariance matrix (C, C) or (B, C, C).
 
     The text's regularized Gram (Ledoit & Wolf 2004, "A well-conditioned estimator for large-dimensional
@@ -339,6 +396,7 @@ def shrink(G: Tensor, lam: float, target: Tensor | str | None = None) -> Tensor:
     return (1 - lam) * G + lam * T
 
 
+@checked
 def ledoit_wolf(F: Tensor, assume_centered: bool = False) -> Tensor:
     """Ledoit-Wolf shrinkage intensity rho in [0, 1] toward the scaled identity m I, from data F (C, N).
 
@@ -367,13 +425,14 @@ def ledoit_wolf(F: Tensor, assume_centered: bool = False) -> Tensor:
     return unbatch(rho.to(F.dtype), batched)
 
 
-def _gaussian_samples(cov: Tensor, n_trials: int, N: int, gen: torch.Generator) -> Tensor:
+def _gaussian_samples(cov: Tensor, n_trials: PositiveInt, N: int, gen: torch.Generator) -> Tensor:
     """n_trials feature matrices (n_trials, C, N) with columns ~ N(0, cov), drawn on the CPU in float64."""
     root = sqrtm_psd(cov.to(torch.float64).cpu())
     Z = torch.randn(n_trials, cov.shape[0], N, generator=gen, dtype=torch.float64)
     return root @ Z
 
 
+@checked
 def gram_entry_variance_theory(cov: Tensor, N: int) -> Tensor:
     """Closed form Var(G_ab) = (S_aa S_bb + S_ab^2) / N for G = (1/N) F F^T, f_i ~ N(0, S) i.i.d.
 
@@ -385,11 +444,12 @@ def gram_entry_variance_theory(cov: Tensor, N: int) -> Tensor:
     return (d[:, None] * d[None, :] + S.pow(2)) / N
 
 
+@checked
 def gram_entry_variance(
     C: int,
     Ns: Sequence[int],
-    n_trials: int = 200,
-    seed: int = 0,
+    n_trials: PositiveInt = 200,
+    seed: NonNegativeInt = 0,
     cov: Tensor | None = None,
     sampler: Callable[[int, torch.Generator], Tensor] | None = None,
 ) -> Tensor:
@@ -421,6 +481,7 @@ def gram_entry_variance(
     return torch.stack(out)
 
 
+@checked
 def position_sampler(F: Tensor) -> Callable[[int, torch.Generator], Tensor]:
     """A sampler for :func:`gram_entry_variance` and :func:`shrinkage_mse` that draws N positions of a
     real feature map uniformly with replacement: ``sampler(N, generator) -> (C, N)`` float64 CPU.
@@ -443,6 +504,7 @@ def position_sampler(F: Tensor) -> Callable[[int, torch.Generator], Tensor]:
     return sampler
 
 
+@checked
 def resampled_gram_variance(F: Tensor, N: int) -> Tensor:
     """Exact Var(G_ab) of G = (1/N) sum_k f_k f_k^T when the N columns f_k are drawn uniformly with
     replacement from the positions of F (see :func:`position_sampler`):
@@ -472,12 +534,13 @@ class ShrinkageCurve(NamedTuple):
     ledoit_wolf_lam: float  # mean Ledoit-Wolf intensity over the same trials (target: scaled identity)
 
 
+@checked
 def shrinkage_mse(
     cov: Tensor,
     N: int,
     lams: Sequence[float] | Tensor,
-    n_trials: int = 200,
-    seed: int = 0,
+    n_trials: PositiveInt = 200,
+    seed: NonNegativeInt = 0,
     target: Tensor | str | None = None,
     sampler: Callable[[int, torch.Generator], Tensor] | None = None,
 ) -> ShrinkageCurve:
@@ -516,6 +579,7 @@ def shrinkage_mse(
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def mean_std(F: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     """Per-channel mean mu_c = (1/N) sum_i F_ci and std sigma_c = sqrt((1/N) sum_i (F_ci - mu_c)^2 + eps).
 
@@ -627,6 +691,7 @@ def _histogram_entropy(
     return _plogp(idx), width, shape_out
 
 
+@checked
 def shannon_entropy(
     x: Tensor, bins: int | str | None = None, bin_width: float | Tensor | None = None
 ) -> Tensor:
@@ -643,6 +708,7 @@ def shannon_entropy(
     return H.reshape(shape_out).to(x.dtype)
 
 
+@checked
 def entropy(x: Tensor, bins: int | str | None = None, bin_width: float | Tensor | None = None) -> Tensor:
     """Histogram estimate of differential entropy in nats: h = -sum_k p_k log p_k + log(w).
 
@@ -666,6 +732,7 @@ def entropy(x: Tensor, bins: int | str | None = None, bin_width: float | Tensor 
     return (H + width.log()).reshape(shape_out).to(x.dtype)  # width 0 (constant row, fitted bins) gives -inf
 
 
+@checked
 def gaussian_entropy(std: Tensor | float) -> Tensor:
     """Differential entropy of N(mu, std^2) in nats: h = (1/2) log(2 pi e std^2) (Cover & Thomas, 8.1)."""
     s = std if isinstance(std, Tensor) else torch.tensor(check_number(std, "std"))

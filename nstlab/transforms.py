@@ -15,6 +15,28 @@ from torch import Tensor
 
 from ._features import as_matrices, as_pair, check_choice, check_eps, check_fraction, like_input, unbatch
 from .stats import entropy, moments64, sqrtm_psd, sym_eig
+from .validation import AnyTensor, Fraction, checked
+
+__all__ = [
+    "adain",
+    "adain_to_moments",
+    "EntropyChange",
+    "adain_entropy_change",
+    "instance_norm",
+    "batch_norm",
+    "NormComparison",
+    "in_vs_bn",
+    "kept_directions",
+    "coloring_matrix",
+    "AffineMap",
+    "wct_matrix",
+    "wct",
+    "apply_map",
+    "whiten",
+    "coloring",
+    "gaussian_ot_matrix",
+    "gaussian_ot_map",
+]
 
 WCT_SUBSPACES = ("content", "style", "aligned")  # where the WCT output lives when directions are dropped
 ADAIN_EPS = 1e-5  # the default eps of AdaIN's stds sqrt(var + eps) (and of stats.mean_std)
@@ -24,7 +46,7 @@ ADAIN_EPS = 1e-5  # the default eps of AdaIN's stds sqrt(var + eps) (and of stat
 # ----------------------------------------------------------------------------------------------------
 
 
-def _blend(out: Tensor, content: Tensor, alpha: float) -> Tensor:
+def _blend(out: Tensor, content: Tensor, alpha: Fraction) -> Tensor:
     """alpha * out + (1 - alpha) * content: the content-style trade-off of AdaIN and WCT."""
     return out if alpha == 1.0 else alpha * out + (1 - alpha) * content
 
@@ -51,7 +73,8 @@ def _renormalize(Mc: Tensor, mu_s: Tensor, sd_s: Tensor, eps: float) -> Tensor:
     return sd_s * (Mc - mu_c) / sd_c + mu_s
 
 
-def adain(content: Tensor, style: Tensor, alpha: float = 1.0, eps: float = ADAIN_EPS) -> Tensor:
+@checked
+def adain(content: Tensor, style: Tensor, alpha: Fraction = 1.0, eps: float = ADAIN_EPS) -> Tensor:
     """Adaptive instance normalization (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time
     with Adaptive Instance Normalization", eq. 8), blended with the content by ``alpha``:
 
@@ -70,6 +93,7 @@ def adain(content: Tensor, style: Tensor, alpha: float = 1.0, eps: float = ADAIN
     return like_input(_blend(out, Mc, alpha), content)
 
 
+@checked
 def adain_to_moments(
     content: Tensor, style_mean: Tensor, style_std: Tensor, eps: float = ADAIN_EPS
 ) -> Tensor:
@@ -99,6 +123,7 @@ class EntropyChange(NamedTuple):
     exact: Tensor  # log(sigma_s / sigma_c): AdaIN is affine per channel with slope sigma_s / sigma_c
 
 
+@checked
 def adain_entropy_change(
     content: Tensor, style: Tensor, eps: float = ADAIN_EPS, bins: int | str | None = None
 ) -> EntropyChange:
@@ -132,6 +157,7 @@ def adain_entropy_change(
     return EntropyChange(measured, exact.log().to(measured.dtype))
 
 
+@checked
 def instance_norm(F: Tensor, eps: float = 1e-5) -> Tensor:
     """Instance normalization (Ulyanov et al. 2016, "Instance Normalization: The Missing Ingredient for
     Fast Stylization"): y_bc = (x_bc - mu_bc) / sqrt(var_bc + eps), statistics of each sample and channel
@@ -143,6 +169,7 @@ def instance_norm(F: Tensor, eps: float = 1e-5) -> Tensor:
     return like_input(y, F)
 
 
+@checked
 def batch_norm(F: Tensor, eps: float = 1e-5) -> Tensor:
     """Batch normalization in training mode (Ioffe & Szegedy 2015): y_bc = (x_bc - mu_c) / sqrt(var_c + eps),
     statistics of channel c pooled over the whole batch and all positions, population variance, no affine
@@ -171,6 +198,7 @@ class NormComparison(NamedTuple):
     live: Tensor  # (B, C) bool: channels of each sample with variance > 100 eps (the spreads use these)
 
 
+@checked
 def in_vs_bn(features: Tensor, eps: float = 1e-5) -> NormComparison:
     """Normalize a batch of feature maps of different styles (B, C, H, W) with IN and with BN and report
     how each treats the per-sample statistics (the text's IN vs BN argument, Huang & Belongie 2017 sec. 3).
@@ -208,6 +236,7 @@ def in_vs_bn(features: Tensor, eps: float = 1e-5) -> NormComparison:
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def kept_directions(lam: Tensor, rank_tol: float | None, N: int, dtype: torch.dtype) -> Tensor:
     """Mask of kept eigen-directions (descending lam (B, C)): lam > rank_tol * lam_max and rank < N.
 
@@ -254,7 +283,8 @@ def _whitening_matrix(
     return (E * w.unsqueeze(-2)) @ E.transpose(-1, -2), E, keep, mu
 
 
-def coloring_matrix(E: Tensor, keep: Tensor, Ss: Tensor) -> Tensor:
+@checked
+def coloring_matrix(E: Tensor, keep: AnyTensor, Ss: Tensor) -> Tensor:
     """(P Ss P)^{1/2} with P = E diag(keep) E^T the projector on the kept content subspace (float64).
 
     With everything kept this is Ss^{1/2}. Otherwise it is computed in the content eigenbasis:
@@ -319,6 +349,7 @@ def _wct_map(
     return AffineMap(coloring_matrix(E, keep, Ss) @ W, mu_c, mu_s)
 
 
+@checked
 def wct_matrix(
     content: Tensor,
     style: Tensor,
@@ -342,10 +373,11 @@ def _apply(T: AffineMap, Mc: Tensor) -> Tensor:
     return A @ (Mc - mu_c) + mu_s
 
 
+@checked
 def wct(
     content: Tensor,
     style: Tensor,
-    alpha: float = 1.0,
+    alpha: Fraction = 1.0,
     eps: float = 1e-5,
     rank_tol: float | None = None,
     method: str = "eigh",
@@ -395,7 +427,8 @@ def wct(
     return like_input(_blend(_apply(T, Mc), Mc, alpha), content)
 
 
-def apply_map(T: AffineMap, content: Tensor, alpha: float = 1.0) -> Tensor:
+@checked
+def apply_map(T: AffineMap, content: Tensor, alpha: Fraction = 1.0) -> Tensor:
     """alpha (A (x - mu_c) + mu_s) + (1 - alpha) x for a map from :func:`wct_matrix` or
     :func:`gaussian_ot_matrix`, in the content's shape and dtype (cheap: one matrix product)."""
     check_fraction(alpha, "alpha")
@@ -407,6 +440,7 @@ def apply_map(T: AffineMap, content: Tensor, alpha: float = 1.0) -> Tensor:
     return like_input(_blend(_apply(T, Mc), Mc, alpha), content)
 
 
+@checked
 def whiten(F: Tensor, eps: float = 1e-5, rank_tol: float | None = None) -> Tensor:
     """ZCA whitening z = S^{-1/2} (f - mu) = E diag(m / sqrt(lam + eps)) E^T (f - mu), the first step of WCT.
 
@@ -418,6 +452,7 @@ def whiten(F: Tensor, eps: float = 1e-5, rank_tol: float | None = None) -> Tenso
     return like_input(W.to(M.dtype) @ (M - mu.to(M.dtype)), F)
 
 
+@checked
 def coloring(Z: Tensor, style: Tensor, rank_tol: float | None = None) -> Tensor:
     """Coloring out = (P S_s P)^{1/2} z + mu_s, the second step of WCT.
 
@@ -439,6 +474,7 @@ def coloring(Z: Tensor, style: Tensor, rank_tol: float | None = None) -> Tensor:
 # ----------------------------------------------------------------------------------------------------
 
 
+@checked
 def gaussian_ot_matrix(content: Tensor, style: Tensor, eps: float = 0.0) -> AffineMap:
     """Monge map between Gaussians fitted to content and style (float64 affine map):
 
@@ -472,6 +508,7 @@ def _gaussian_ot(Mc: Tensor, Ms: Tensor, eps: float) -> AffineMap:
     return AffineMap((A + A.transpose(-1, -2)) / 2, mu_c, mu_s)
 
 
+@checked
 def gaussian_ot_map(content: Tensor, style: Tensor, eps: float = 0.0) -> Tensor:
     """Apply the Gaussian OT (Monge/Bures) map T(x) = mu_s + A (x - mu_c) of :func:`gaussian_ot_matrix`."""
     Mc, Ms = _content_style(content, style, min_positions=2)

@@ -39,6 +39,30 @@ from tqdm.auto import tqdm
 from . import color, images
 from .budget import budget
 from .optimize import Objective, Settings, resolve_settings, run
+from .validation import (
+    ImageSide,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    check_fields,
+    checked,
+    output_type,
+)
+
+__all__ = [
+    "pan_zoom_frames",
+    "load_frames",
+    "save_gif",
+    "optical_flow",
+    "warp",
+    "consistency_mask",
+    "Motion",
+    "frame_motion",
+    "flicker",
+    "temporal_loss",
+    "VideoResult",
+    "stylize_video",
+]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_TEMPORAL_WEIGHT = 5e2
@@ -53,10 +77,11 @@ def _smoothstep(t: float) -> float:
     return t * t * (3 - 2 * t)
 
 
+@checked
 def pan_zoom_frames(
     source: images.ImageSource = "chelsea",
-    n_frames: int = 8,
-    size: int = 96,
+    n_frames: PositiveInt = 8,
+    size: ImageSide = 96,
     zoom: tuple[float, float] = (1.0, 1.3),
     pan: tuple[tuple[float, float], tuple[float, float]] = ((0.0, -0.12), (0.05, 0.12)),
     crop: float = 0.7,
@@ -89,7 +114,8 @@ def pan_zoom_frames(
     return frames
 
 
-def load_frames(folder: str | Path, size: int | None = None) -> list[Tensor]:
+@checked
+def load_frames(folder: str | Path, size: ImageSide | None = None) -> list[Tensor]:
     """The image files of a folder in name order as frames (1, 3, H, W), long side ``size``; all frames
     must have the same size."""
     folder = Path(folder).expanduser()
@@ -105,7 +131,8 @@ def load_frames(folder: str | Path, size: int | None = None) -> list[Tensor]:
     return frames
 
 
-def save_gif(frames: Sequence[Tensor], path: str | Path, fps: float = 8.0) -> Path:
+@checked
+def save_gif(frames: Sequence[Tensor], path: str | Path, fps: PositiveFloat = 8.0) -> Path:
     """Write frames (1, 3, H, W) as a looping animated GIF (Pillow); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,6 +151,7 @@ def _gray(img: Tensor) -> np.ndarray:
     return color.luminance(img)[0, 0].detach().cpu().double().numpy()
 
 
+@checked
 def optical_flow(reference: Tensor, moving: Tensor) -> Tensor:
     """TV-L1 optical flow (1, 2, H, W), channels (dy, dx) in pixels, with reference(r) ~ moving(r + w(r)).
 
@@ -150,6 +178,7 @@ def _sampling_grid(flow: Tensor) -> Tensor:
     return torch.stack([(2 * x + 1) / W - 1, (2 * y + 1) / H - 1], dim=-1)
 
 
+@checked
 def warp(img: Tensor, flow: Tensor) -> Tensor:
     """Backward warping: out(r) = img(r + w(r)), bilinear, border values outside the frame."""
     if img.shape[-2:] != flow.shape[-2:] or flow.shape[1] != 2:
@@ -163,6 +192,7 @@ def _inside(flow: Tensor) -> Tensor:
     return ((grid.abs() <= 1).all(-1)).to(flow.dtype)[:, None]
 
 
+@checked
 def consistency_mask(flow_back: Tensor, flow_fwd: Tensor) -> Tensor:
     """Ruder et al. 2016's weights c (1, 1, H, W): 1 where the backward flow w (t -> t-1) and the forward
     flow w^ (t-1 -> t), sampled at r + w(r), cancel, 0 at disocclusions, motion boundaries and where
@@ -187,7 +217,11 @@ class Motion:
     flow: Tensor
     mask: Tensor
 
+    def __post_init__(self) -> None:
+        check_fields(self)
 
+
+@checked
 def frame_motion(frames: Sequence[Tensor], progress: bool = False) -> list[Motion]:
     """Motion between consecutive frames: element t-1 describes frame t -> t-1, for t = 1 .. T-1."""
     out = []
@@ -198,6 +232,7 @@ def frame_motion(frames: Sequence[Tensor], progress: bool = False) -> list[Motio
     return out
 
 
+@checked
 def flicker(stylized: Sequence[Tensor], motion: Sequence[Motion]) -> float:
     """Mean over t of sum_r c |x_t - warp(x_{t-1}, w_t)| / (3 sum_r c): the average change of a pixel
     that the camera motion does not explain (0 = perfectly steady; values in [0, 1])."""
@@ -210,6 +245,7 @@ def flicker(stylized: Sequence[Tensor], motion: Sequence[Motion]) -> float:
     return float(np.mean(values))
 
 
+@checked
 def temporal_loss(x: Tensor, warped: Tensor, mask: Tensor) -> Tensor:
     """L_temporal = (1/D) sum_k c_k (x_k - omega_k)^2, D = 3 H W (Ruder et al. 2016, eq. 7)."""
     return ((x - warped).pow(2) * mask).mean()
@@ -232,6 +268,7 @@ class _Temporal:
         return total + temporal, {**terms, "temporal": temporal}
 
 
+@output_type
 @dataclass
 class VideoResult:
     """Stylized ``frames``, the ``motion`` between the content frames, per-frame loss ``histories``,
@@ -248,14 +285,15 @@ class VideoResult:
         return float(np.mean(self.seconds))
 
 
+@checked
 def stylize_video(
     frames: Sequence[Tensor],
     style: images.ImageSource,
     *,
-    temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT,
+    temporal_weight: NonNegativeFloat = DEFAULT_TEMPORAL_WEIGHT,
     motion: Sequence[Motion] | None = None,
-    style_size: int | None = None,
-    first_steps: int | None = None,
+    style_size: ImageSide | None = None,
+    first_steps: PositiveInt | None = None,
     settings: Settings | None = None,
     **options,
 ) -> VideoResult:

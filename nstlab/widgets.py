@@ -24,12 +24,34 @@ from . import artifacts, decoders, images, receptive, stats, transforms
 from .backbones import Backbone, load_backbone
 from .budget import budget
 from .optimize import stylize
+from .validation import (
+    Fraction,
+    ImageSide,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveInt,
+    checked,
+    output_type,
+)
+
+__all__ = [
+    "View",
+    "interactive_view",
+    "ShrinkageDemo",
+    "precompute_layer_frames",
+    "LayerChoiceDemo",
+    "AdaINDemo",
+    "WCTDemo",
+    "CheckerboardDemo",
+    "FastTransferDemo",
+]
 
 # ----------------------------------------------------------------------------------------------------
 # Shared pieces: the View every update returns, and the ipywidgets wrapper
 # ----------------------------------------------------------------------------------------------------
 
 
+@output_type
 @dataclass
 class View:
     """What one ``update`` returns: a matplotlib ``figure`` and the ``numbers`` it shows (name -> float).
@@ -42,6 +64,7 @@ class View:
     figure: Figure
     numbers: dict[str, float] = field(default_factory=dict)
 
+    @checked
     def png(self, dpi: float | None = None) -> bytes:
         """The figure rendered as PNG bytes (what a notebook displays)."""
         buf = io.BytesIO()
@@ -60,6 +83,7 @@ def _ipywidgets() -> Any:
     return ipywidgets
 
 
+@checked
 def interactive_view(update: Callable[..., View], **controls: Any):
     """Wrap ``update(**values) -> View`` into an ``ipywidgets.interactive`` that shows the figure.
 
@@ -193,6 +217,7 @@ class ShrinkageDemo:
     squared error ||G_lam - S||_F^2 of each lam.
     """
 
+    @checked
     def __init__(
         self,
         features: Tensor,
@@ -220,11 +245,13 @@ class ShrinkageDemo:
         self._gram_eig = _eigvalsh(self.gram)
         self._true_eig = None if self.true_cov is None else _eigvalsh(self.true_cov)
 
-    def estimate(self, lam: float) -> Tensor:
+    @checked
+    def estimate(self, lam: Fraction) -> Tensor:
         """The shrunk estimate (1 - lam) G + lam T, (C, C) float64 (``stats.shrink``)."""
         return stats.shrink(self.gram, lam, self.target)
 
-    def update(self, lam: float) -> View:
+    @checked
+    def update(self, lam: Fraction) -> View:
         """Images of G, G_lam (and the reference S), their eigenvalue spectra; numbers: ``lam``,
         ``condition_number`` (of G_lam; inf shown as the largest float when G_lam is singular),
         ``condition_number_gram``, ``ledoit_wolf_lambda``, and with a reference ``mse`` =
@@ -271,6 +298,7 @@ class ShrinkageDemo:
         ax.set_title(title, fontsize=9)
         return View(fig, numbers)
 
+    @checked
     def widget(self):
         """A lam slider in [0, 1], starting at the Ledoit-Wolf estimate."""
         ipywidgets = _ipywidgets()
@@ -297,13 +325,14 @@ DEFAULT_LAYER_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
+@checked
 def precompute_layer_frames(
-    content: images.ImageSource,
+    content: images.ImageSource | None,
     style: images.ImageSource,
     layer_sets: Mapping[str, Sequence[str]] | None = None,
-    size: int | None = None,
-    steps: int | None = None,
-    seed: int = 0,
+    size: ImageSide | None = None,
+    steps: PositiveInt | None = None,
+    seed: NonNegativeInt = 0,
     backbone: str | Backbone = "vgg16-hed",
     **stylize_kwargs: Any,
 ) -> dict[str, Tensor]:
@@ -345,6 +374,7 @@ class LayerChoiceDemo:
     :data:`DEFAULT_LAYER_SETS`, shallow to deep).
     """
 
+    @checked
     def __init__(
         self,
         backbone: str | Backbone = "vgg16-hed",
@@ -378,6 +408,7 @@ class LayerChoiceDemo:
         self.content = None if content is None else images.load(content, size=size)
         self.style = None if style is None else images.load(style, size=size)
 
+    @checked
     def scales(self, layer_set: str) -> dict[str, float]:
         """S_eff, C_eff and R for one layer set (``receptive.effective_scale`` and ``scale_ratio``)."""
         if layer_set not in self.layer_sets:
@@ -390,6 +421,7 @@ class LayerChoiceDemo:
             "n_layers": float(len(layers)),
         }
 
+    @checked
     def update(self, layer_set: str) -> View:
         """Bar chart of the receptive fields of the chosen layers, the content and the stylized frame with
         squares of side S_eff (style) and C_eff (content).
@@ -424,6 +456,7 @@ class LayerChoiceDemo:
                 ax.add_patch(Rectangle((2, 2), side, side, fill=False, ec=color, lw=1.5))
         return View(fig, numbers)
 
+    @checked
     def widget(self):
         """A dropdown over the layer sets."""
         ipywidgets = _ipywidgets()
@@ -468,7 +501,7 @@ class _FeaturePairDemo:
         style: images.ImageSource,
         backbone: str | Backbone = "vgg16-hed",
         layer: str = "relu3_1",
-        size: int = 256,
+        size: ImageSide = 256,
         decode: Callable[[Tensor], Tensor] | None = None,
         **options: Any,
     ):
@@ -577,11 +610,13 @@ class AdaINDemo(_FeaturePairDemo):
         self._content_rows = M[self.channels].numpy()
         self._style_rows = fs[0].flatten(1)[self.channels].numpy()
 
-    def transfer(self, alpha: float) -> Tensor:
+    @checked
+    def transfer(self, alpha: Fraction) -> Tensor:
         """t = alpha AdaIN(c, s) + (1 - alpha) c, (1, C, H, W) (``transforms.adain``)."""
         return transforms.adain(self.content, self.style, alpha=alpha)
 
-    def update(self, alpha: float, *, reuse: bool = False) -> View:
+    @checked
+    def update(self, alpha: Fraction, *, reuse: bool = False) -> View:
         """Histograms of the chosen channels (content, style, output), entropy change measured vs exact.
 
         Numbers: ``alpha``; ``mean_error`` and ``std_error``, the largest |mean(t_c) - (alpha mu_s +
@@ -658,7 +693,7 @@ class AdaINDemo(_FeaturePairDemo):
     def _paint(
         self,
         canvas: dict[str, Any],
-        alpha: float,
+        alpha: Fraction,
         out_rows: np.ndarray,
         measured: np.ndarray,
         exact: np.ndarray,
@@ -687,6 +722,7 @@ class AdaINDemo(_FeaturePairDemo):
         if self.decode is not None:
             self._show_decoded(canvas, t)
 
+    @checked
     def widget(self):
         """An alpha slider in [0, 1]."""
         ipywidgets = _ipywidgets()
@@ -729,7 +765,8 @@ class WCTDemo(_FeaturePairDemo):
         keep = self.keep.to(torch.float64)
         self.projector = (self.E * keep.unsqueeze(-2)) @ self.E.transpose(-1, -2)
 
-    def whitening_matrix(self, eps: float) -> Tensor:
+    @checked
+    def whitening_matrix(self, eps: NonNegativeFloat) -> Tensor:
         """W = E diag(m / sqrt(lam + eps)) E^T, (1, C, C) float64 (m: the kept eigen-directions)."""
         if not eps >= 0:
             raise ValueError(f"eps must be >= 0, got {eps!r}")
@@ -742,17 +779,17 @@ class WCTDemo(_FeaturePairDemo):
         )
         return (self.E * w.unsqueeze(-2)) @ self.E.transpose(-1, -2)
 
-    def transfer(self, eps: float, alpha: float = 1.0) -> tuple[Tensor, Tensor]:
+    @checked
+    def transfer(self, eps: NonNegativeFloat, alpha: Fraction = 1.0) -> tuple[Tensor, Tensor]:
         """(whitened z, result alpha out + (1 - alpha) c), both (1, C, H, W) in the content's dtype."""
-        if not 0 <= alpha <= 1:
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
         z = self.whitening_matrix(eps) @ self.centered
         out = self.coloring @ z + self.mu_s
         result = alpha * out + (1 - alpha) * (self.centered + self.mu_c)
         shape = self.content.shape
         return z.to(self.content.dtype).reshape(shape), result.to(self.content.dtype).reshape(shape)
 
-    def update(self, eps: float, alpha: float = 1.0, *, reuse: bool = False) -> View:
+    @checked
+    def update(self, eps: NonNegativeFloat, alpha: Fraction = 1.0, *, reuse: bool = False) -> View:
         """Covariance images (content, whitened, output, style) and the content spectrum with eps.
 
         Numbers: ``eps``, ``alpha``; ``whiten_error`` = ||cov(z) - P||_F / ||P||_F (P the projector on the
@@ -835,7 +872,7 @@ class WCTDemo(_FeaturePairDemo):
         self,
         canvas: dict[str, Any],
         eps: float,
-        alpha: float,
+        alpha: Fraction,
         cov_z: np.ndarray,
         cov_out: np.ndarray,
         result: Tensor | None,
@@ -849,6 +886,7 @@ class WCTDemo(_FeaturePairDemo):
         if result is not None:
             self._show_decoded(canvas, result)
 
+    @checked
     def widget(self):
         """An eps slider on a log scale (1e-6 .. 10) and an alpha slider."""
         ipywidgets = _ipywidgets()
@@ -869,14 +907,16 @@ class CheckerboardDemo:
     ``kernel`` is ``"ones"`` (the overlap count itself) or ``"random"`` (seeded).
     """
 
-    def __init__(self, size: int = 64, kernel: str = "ones", seed: int = 0):
+    @checked
+    def __init__(self, size: ImageSide = 64, kernel: str = "ones", seed: NonNegativeInt = 0):
         if not isinstance(size, int) or size < 16:
             raise ValueError(f"size must be an integer >= 16 pixels, got {size!r}")
         if kernel not in artifacts.KERNELS:
             raise ValueError(f"unknown kernel {kernel!r}; choose one of {artifacts.KERNELS}")
         self.size, self.kernel, self.seed = size, kernel, seed
 
-    def update(self, kernel_size: int, stride: int) -> View:
+    @checked
+    def update(self, kernel_size: PositiveInt, stride: PositiveInt) -> View:
         """The 2-D overlap pattern, 1-D profiles of transposed and resize-convolution, the spectrum of the
         transposed output with 1/s marked, the 2-D resize-convolution output.
 
@@ -936,6 +976,7 @@ class CheckerboardDemo:
         _image_axes(axes[3], "resize-convolution")
         return View(fig, numbers)
 
+    @checked
     def widget(self):
         """Sliders kernel_size 1..8 and stride 1..4."""
         ipywidgets = _ipywidgets()
@@ -961,13 +1002,14 @@ class FastTransferDemo:
     two, ``mix`` is the weight of the second (w = (1 - mix, mix)).
     """
 
+    @checked
     def __init__(
         self,
         content: images.ImageSource,
         style: images.ImageSource | Sequence[images.ImageSource],
         decoder: Any = None,
-        size: int = 256,
-        preview: int = 128,
+        size: ImageSide = 256,
+        preview: ImageSide = 128,
     ):
         styles = list(style) if isinstance(style, list | tuple) else [style]
         if not 1 <= len(styles) <= 2:
@@ -993,6 +1035,7 @@ class FastTransferDemo:
             self.features[res] = (decoders.encode(c, first), [f[first] for f in self.style_features[res]])
         self.size, self.preview = size, preview
 
+    @checked
     def targets(self, method: str, res: int) -> list[Tensor]:
         """T(f(c), f(s_k)) at alpha = 1 for every style at the first level (cached per method and size)."""
         if (method, res) not in self._targets:
@@ -1000,19 +1043,21 @@ class FastTransferDemo:
             self._targets[method, res] = [decoders.style_target(fc, f, method) for f in fs]
         return self._targets[method, res]
 
+    @checked
     def picture(
-        self, alpha: float = 1.0, method: str = "adain", mix: float = 0.0, preview: bool = False
+        self, alpha: Fraction = 1.0, method: str = "adain", mix: Fraction = 0.0, preview: bool = False
     ) -> Tensor:
         """The stylized image (1, 3, H, W) for these slider values, from the cached features."""
         return self._transfer(alpha, method, mix, preview)[1]
 
-    def style_weights(self, mix: float) -> list[float]:
+    @checked
+    def style_weights(self, mix: Fraction) -> list[float]:
         """w = (1 - mix, mix) for two styles, (1,) for one (where mix must be 0)."""
         if self.n_styles == 1 and mix != 0:
             raise ValueError("mix (the weight of a second style) needs two styles")
         return [1.0] if self.n_styles == 1 else [1.0 - mix, mix]
 
-    def _transfer(self, alpha: float, method: str, mix: float, preview: bool) -> tuple[Tensor, Tensor]:
+    def _transfer(self, alpha: Fraction, method: str, mix: Fraction, preview: bool) -> tuple[Tensor, Tensor]:
         """(t, picture): the blended first-level features and the picture at the preview or the full size."""
         res = self.preview if preview else self.size
         weights, size = self.style_weights(mix), tuple(self.content[res].shape[-2:])
@@ -1023,11 +1068,12 @@ class FastTransferDemo:
             out = decoders.level_transfer(out, fs, decoder, method, alpha, weights)
         return t, out
 
+    @checked
     def update(
         self,
-        alpha: float = 1.0,
+        alpha: Fraction = 1.0,
         method: str = "adain",
-        mix: float = 0.0,
+        mix: Fraction = 0.0,
         preview: bool = False,
         *,
         reuse: bool = False,
@@ -1072,6 +1118,7 @@ class FastTransferDemo:
         _image_axes(axes[-1], "")
         return {"fig": fig, "axes": axes, "output": output}
 
+    @checked
     def widget(self):
         """Sliders alpha and (two styles) mix, a method menu and a preview switch (the small size while
         you drag, then turn it off for the full picture)."""

@@ -1,7 +1,9 @@
 import subprocess
 import sys
+import time
 
 import pytest
+import torch
 from PIL import Image
 
 from nstlab import cli
@@ -70,11 +72,11 @@ def _stylize_args(tmp_path, **changes):
         ({"--content": "{tmp}/missing.jpg"}, "no image file"),
         ({"--content": "{tmp}"}, "is a folder"),
         ({"--style": "{file}"}, "cannot read"),
-        ({"--size": "0"}, "size must be a positive"),
-        ({"--size": "abc"}, "invalid int value"),
-        ({"--steps": "-3"}, "steps must be a positive"),
+        ({"--size": "0"}, "--size: must be a whole number >= 1"),
+        ({"--size": "abc"}, "--size: must be a whole number >= 1, got 'abc'"),
+        ({"--steps": "-3"}, "--steps: must be a whole number >= 1"),
         ({"--style-weight": "-1"}, "style_weight must be a finite number >= 0"),
-        ({"--style-weight": "nan"}, "style_weight must be a finite number >= 0"),
+        ({"--style-weight": "nan"}, "style_weight must be a finite number"),
         ({"--backbone": "vgg99"}, "invalid choice"),
     ],
 )
@@ -102,3 +104,59 @@ def test_export_decoder_reports_a_missing_checkpoint_in_one_line(tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 1 and "missing.pt" in err and err.count("\n") == 1, err
     assert not (tmp_path / "d.pt").exists()
+
+
+def _one_line_error(capsys, argv: list[str]) -> str:
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def _truncated_checkpoint(path):
+    """A real checkpoint's first half, as an interrupted copy leaves it."""
+    torch.save({"config": {}, "model": {"w": torch.rand(64, 64)}}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def test_export_decoder_on_a_truncated_checkpoint_is_one_line(tmp_path, capsys):
+    ckpt = _truncated_checkpoint(tmp_path / "checkpoint.pt")
+    err = _one_line_error(capsys, ["export-decoder", str(ckpt), str(tmp_path / "d.pt"), "--command", "x"])
+    assert "cannot read the checkpoint" in err and "checkpoint.pt" in err
+    assert not (tmp_path / "d.pt").exists()
+
+
+def test_train_decoder_resume_on_a_truncated_checkpoint_fails_before_loading_anything(tmp_path, capsys):
+    _truncated_checkpoint(tmp_path / "checkpoint.pt")
+    start = time.perf_counter()
+    err = _one_line_error(capsys, ["train-decoder", "--out", str(tmp_path), "--resume", "--steps", "10"])
+    assert "cannot read the checkpoint" in err
+    assert time.perf_counter() - start < 5, "the backbone or the image pools were loaded first"
+
+
+@pytest.mark.parametrize("flag", ["--steps", "--batch-size", "--crop", "--checkpoint-every"])
+@pytest.mark.parametrize("value", ["0", "-2", "1.5"])
+def test_train_decoder_refuses_counts_below_one_before_any_work(tmp_path, capsys, flag, value):
+    err = _one_line_error(capsys, ["train-decoder", "--out", str(tmp_path), flag, value])
+    assert f"argument {flag}: must be a whole number >= 1" in err
+    assert not any(tmp_path.iterdir()), "nothing is written for a refused command"
+
+
+def test_train_decoder_output_that_is_a_file_is_refused_at_once(tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    err = _one_line_error(capsys, ["train-decoder", "--out", str(tmp_path / "taken" / "run"), "--steps", "5"])
+    assert "cannot write to the folder" in err
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(monkeypatch, tmp_path, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something deep failed")
+
+    monkeypatch.setattr(cli, "stylize", broken)
+    err = _one_line_error(capsys, _stylize_args(tmp_path))
+    assert "internal error: RuntimeError: something deep failed" in err and "NSTLAB_DEBUG" in err
+    monkeypatch.setenv("NSTLAB_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="something deep failed"):
+        cli.main(_stylize_args(tmp_path))

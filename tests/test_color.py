@@ -60,9 +60,9 @@ def test_luminance_is_the_y_of_yiq_and_luminance_image_is_gray():
 
 
 def test_luminance_rejects_what_is_not_an_rgb_image():
-    with pytest.raises(ValueError, match=r"must have shape \(B, 3, H, W\)"):
+    with pytest.raises(ValueError, match="grayscale"):
         color.luminance(torch.rand(1, 1, 4, 4))
-    with pytest.raises(TypeError, match="divide by 255"):
+    with pytest.raises(TypeError, match="divide 0-255 pixel values by 255"):
         color.luminance(torch.zeros(1, 3, 4, 4, dtype=torch.uint8))
 
 

@@ -216,7 +216,7 @@ def test_luminance_mode_keeps_the_content_colours_as_in_stylize(decs, coffee):
     gap = lambda x: (color.chroma_stats(x) - color.chroma_stats(coffee)).abs().max().item()  # noqa: E731
     assert gap(out) < 0.02 < gap(plain)
     assert (color.luminance(out) - color.luminance(coffee)).abs().mean() > 0.02
-    with pytest.raises(TypeError, match="not a boolean.*'histogram'"):
+    with pytest.raises(TypeError, match="preserve_color must be a str or None"):
         D.stylize_fast(coffee, style, preserve_color=True, decoder=decs["resize"])
 
 
@@ -436,8 +436,8 @@ def test_hue_jitter_rotates_crops_and_without_it_draws_nothing():
     rotated = DT.random_hues(0.4 + 0.2 * batch, 1.0, g)
     torch.testing.assert_close(rotated.sum(1), (0.4 + 0.2 * batch).sum(1))
     assert not torch.allclose(rotated, 0.4 + 0.2 * batch)
-    with pytest.raises(ValueError, match="probability"):
-        DT.TrainConfig(hue_jitter=1.5).check()
+    with pytest.raises(ValueError, match=r"hue_jitter must lie in \[0, 1\]"):
+        DT.TrainConfig(hue_jitter=1.5)
 
 
 def test_colour_and_leaves_pools_add_colour_pictures_one_seed_of_styles_and_dead_leaves():
@@ -554,7 +554,7 @@ def test_cascade_levels_compose_and_alpha_zero_is_the_chain_of_reconstructions(c
     ]:
         with pytest.raises(ValueError, match=match):
             D.stylize_fast(coffee, style, levels=bad)
-    with pytest.raises(TypeError, match="sequence of layer names"):
+    with pytest.raises(TypeError, match="levels must be a list"):
         D.stylize_fast(coffee, style, levels="relu3_1")
     with pytest.raises(ValueError, match="either decoder= .* or levels="):
         D.stylize_fast(coffee, style, decoder=dec3, levels=("relu3_1",))

@@ -47,9 +47,9 @@ def test_resize_keeps_aspect_and_long_side():
     img = torch.rand(1, 3, 60, 120)
     out = images.resize(img, 40)
     assert out.shape[-2:] == (20, 40)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"size must lie in \[1, "):
         images.resize(img, 0)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"size must lie in \[1, "):
         images.load("chelsea", size=-3)
 
 
@@ -130,7 +130,7 @@ def test_max_size_downscales_with_a_warning_and_none_means_no_limit(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         images.load("retina", size=256, max_size=512)
-    with pytest.raises(ValueError, match="max_size must be a positive"):
+    with pytest.raises(ValueError, match=r"max_size must lie in \[1, "):
         images.load("chelsea", max_size=0)
 
 
@@ -155,7 +155,7 @@ def test_aspect_mismatch_uses_one_tolerance():
 def test_bad_tensors_get_clear_errors():
     with pytest.raises(ValueError, match="batch axis"):
         images.check_image(torch.rand(3, 8, 8))
-    with pytest.raises(ValueError, match="grayscale or RGBA"):
+    with pytest.raises(ValueError, match="4 channels.*RGBA"):
         images.check_image(torch.rand(1, 4, 8, 8))
     with pytest.raises(TypeError, match="float"):
         images.check_image(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))

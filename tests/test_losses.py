@@ -238,7 +238,7 @@ def test_make_generator_depends_on_seed_and_step_only():
     draw = lambda seed, step: torch.rand(4, generator=losses.make_generator(seed, step))  # noqa: E731
     assert torch.equal(draw(0, 1), draw(0, 1))
     assert not torch.equal(draw(0, 1), draw(0, 2)) and not torch.equal(draw(0, 1), draw(1, 1))
-    with pytest.raises(ValueError, match="integers >= 0"):
+    with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
         losses.make_generator(-1, 0)
 
 

@@ -82,7 +82,7 @@ def test_texture_synthesis_and_adam_on_a_random_backbone():
 
 def test_bad_arguments_get_clear_errors():
     kw = dict(backbone="random-vgg16", size=32, progress=False)
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="steps must be a whole number >= 1"):
         optimize.stylize("chelsea", "waves", steps=0, **kw)
     with pytest.raises(ValueError, match="unknown optimizer"):
         optimize.stylize("chelsea", "waves", steps=1, optimizer="sgd", **kw)
@@ -94,7 +94,7 @@ def test_bad_arguments_get_clear_errors():
         optimize.stylize("chelsea", "waves", steps=1, style_loss="nope", **kw)
     with pytest.raises(ValueError, match="content image, a style image or both"):
         optimize.stylize(None, None, steps=1, **kw)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"size must lie in \[1, "):
         optimize.stylize("chelsea", "waves", steps=1, backbone="random-vgg16", size=0, progress=False)
 
 
@@ -381,3 +381,17 @@ def test_pyramid_tol_ends_coarse_levels_early_and_keeps_the_last():
     result = optimize.stylize("chelsea", "waves", pyramid=(24, 48), steps=[40, 3], pyramid_tol=1.0, **kw)
     sizes = [h["size"] for h in result.history]
     assert sizes.count(24.0) == optimize.CONVERGENCE_WINDOW + 1 and sizes.count(48.0) == 3
+
+
+@pytest.mark.parametrize(
+    ("objective", "error", "message"),
+    [
+        (lambda x: x.sum(), TypeError, r"objective must return \(total, \{name: term\}\)"),
+        (lambda x: (x.sum(), x.mean()), TypeError, r"objective must return"),
+        (lambda x: ((x - 0.5).pow(2), {}), TypeError, "one-element tensor"),
+        (lambda x: (x.detach().sum(), {}), ValueError, "does not depend on the image"),
+    ],
+)
+def test_run_names_what_a_wrong_objective_returned(objective, error, message):
+    with pytest.raises(error, match=message):
+        optimize.run(torch.rand(1, 3, 8, 8), objective, 2, progress=False)
