@@ -168,9 +168,14 @@ def check_unit_range(img: Tensor, name: str) -> None:
 
 
 def check_finite(x: Tensor, name: str) -> None:
-    """Raise ValueError if ``x`` holds NaN or inf (checked on a detached view, no graph)."""
-    bad = ~torch.isfinite(x.detach())
-    if bad.any():
+    """Raise ValueError if ``x`` holds NaN or inf (on a detached view, no graph). One reduction, min and max,
+    which NaN and inf both reach, decides; only a bad tensor is scanned again to count."""
+    x = x.detach()
+    if x.numel() == 0 or x.dtype == torch.bool or not (x.is_floating_point() or x.is_complex()):
+        return
+    lo, hi = torch.aminmax(x.abs() if x.is_complex() else x)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = ~torch.isfinite(x)
         raise ValueError(
             f"{name} contains {int(bad.sum())} NaN or inf value(s); check where it came from (a diverged "
             "optimization or a division by zero produces NaN)"
