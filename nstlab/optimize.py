@@ -661,6 +661,7 @@ def stylize(
     controls = _Controls(init, preserve_color, style_masks, protect, pyramid_tol)
     styles = _as_list(style)
     _check_stylize_inputs(content, styles, style_size, controls)
+    _check_spatial_control(controls, losses.get_style_loss(s.style_loss).name)
     net, plan = s.network(), budget()
     levels = _pyramid_levels(pyramid, size, plan.size)
     level_steps = _level_steps(plan.steps if s.steps is None else s.steps, len(levels))
@@ -767,6 +768,17 @@ def _check_stylize_inputs(content: Any, styles: list, style_size: Any, controls:
     _check_mask_count(len(styles), controls.style_masks)
     if style_size is not None and not _is_count(style_size):
         raise ValueError(f"style_size must be a positive number of pixels or None, got {style_size!r}")
+
+
+def _check_spatial_control(controls: _Controls, style_loss: str) -> None:
+    """Masks and ``protect`` restrict the style loss by guided Gram matrices: the Gram loss only."""
+    options = (("style_masks", controls.style_masks), ("protect", controls.protect))
+    names = " and ".join(n for n, v in options if v is not None)
+    if names and style_loss != "gram":
+        raise ValueError(
+            f"{names}: spatial control works with the Gram style loss only (guided Gram matrices), got "
+            f"style_loss={style_loss!r}; use style_loss='gram' or leave out {names}"
+        )
 
 
 def _continued(result: StylizeResult, part: StylizeResult, level_size: int) -> StylizeResult:

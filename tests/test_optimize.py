@@ -395,3 +395,12 @@ def test_pyramid_tol_ends_coarse_levels_early_and_keeps_the_last():
 def test_run_names_what_a_wrong_objective_returned(objective, error, message):
     with pytest.raises(error, match=message):
         optimize.run(torch.rand(1, 3, 8, 8), objective, 2, progress=False)
+
+
+@pytest.mark.parametrize("option", ["protect", "style_masks"])
+def test_spatial_control_with_another_style_loss_names_the_option_passed(option):
+    mask = torch.ones(32, 32)
+    value = mask if option == "protect" else [mask]
+    kw = dict(size=32, steps=1, backbone="random-vgg16", progress=False, style_loss="ot1d")
+    with pytest.raises(ValueError, match=rf"^{option}: spatial control works with the Gram style loss only"):
+        optimize.stylize("chelsea", "waves", **{option: value}, **kw)
