@@ -235,6 +235,8 @@ def _check_signal(signal: AnyTensor) -> None:
     if not isinstance(signal, Tensor) or signal.ndim not in (1, 2):
         shape = tuple(signal.shape) if isinstance(signal, Tensor) else type(signal).__name__
         raise ValueError(f"signal must be a 1-D (L,) or 2-D (H, W) tensor, got {shape}")
+    if min(signal.shape) < 2:
+        raise ValueError(f"signal of shape {tuple(signal.shape)} is too short for a spectrum (>= 2 samples)")
     if not bool(torch.isfinite(signal).all()):
         raise ValueError("signal contains NaN or inf values")
 
@@ -384,10 +386,14 @@ def nyquist_peak(img: ImageTensor) -> float:
     (1/2, 0), (0, 1/2), (1/2, 1/2) cycles/pixel divided by the median power of the high-frequency band
     max(|f_y|, |f_x|) >= 3/8 around them (:func:`spectrum` of :func:`luminance_signal` times a 2-D Hann
     window, which keeps the image borders from leaking power along the axes). About 1 for a smooth
-    spectrum; much larger when a stride-2 transposed convolution stamps its overlap pattern."""
+    spectrum; much larger when a stride-2 transposed convolution stamps its overlap pattern; 0 for a flat
+    picture."""
     (fy, fx), mag = spectrum(hann_windowed(luminance_signal(img)))
     power = mag.pow(2)
     ay, ax = fy.abs()[:, None], fx.abs()[None, :]
     peak = ((ay == 0.5) & (ax == 0.5)) | ((ay == 0.5) & (ax == 0)) | ((ay == 0) & (ax == 0.5))
     band = (torch.maximum(ay, ax) >= 0.375) & ~peak
-    return float(power[peak].mean() / power[band].median())
+    peak_power, band_power = float(power[peak].mean()), float(power[band].median())
+    if peak_power == 0:  # a flat picture has no period-2 pattern at all
+        return 0.0
+    return peak_power / max(band_power, torch.finfo(torch.float64).tiny)

@@ -85,16 +85,18 @@ class Backbone(nn.Module):
         return (x - self.mean) / self.std
 
     @checked
-    def check_layers(self, layers: Iterable[str]) -> list[str]:
-        """Return the layers as a list; raise a ValueError listing the valid names on an unknown one."""
+    def check_layers(self, layers: str | Iterable[str], name: str = "layers") -> list[str]:
+        """Return the layers as a list; raise a ValueError naming ``name`` and listing the valid names on an
+        unknown one."""
         layers = [layers] if isinstance(layers, str) else list(layers)
         unknown = [n for n in layers if n not in self.channels]
         if unknown:
             raise ValueError(
-                f"unknown layer(s) {unknown} for {self.name}; valid names: {', '.join(self.layer_names)}"
+                f"{name}: unknown layer(s) {unknown} for {self.name}; valid names: "
+                f"{', '.join(self.layer_names)}"
             )
         if not layers:
-            raise ValueError("no layers requested")
+            raise ValueError(f"{name} is empty: no layers requested")
         return layers
 
     @checked
@@ -200,4 +202,4 @@ def load_backbone(
         raise ValueError(f"unknown backbone {name!r}; known backbones: {', '.join(BACKBONES)}")
     if device is None:
         device = default_device()
-    return _cached(name, str(torch.device(device)), seed)
+    return _cached(name, str(validation.check_device(device)), seed)

@@ -57,5 +57,10 @@ def device() -> torch.device:
     """CUDA when available, else CPU (override with ``$NSTLAB_DEVICE``)."""
     name = os.environ.get("NSTLAB_DEVICE")
     if name:
-        return torch.device(name)
+        try:
+            return torch.device(name)
+        except RuntimeError:
+            raise ValueError(
+                f"NSTLAB_DEVICE={name!r} is not a torch device; use cpu, cuda, cuda:1 or mps, or unset it"
+            ) from None
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 from . import color, images
 from ._features import check_choice
 from .backbones import Backbone, load_backbone
-from .decoders import EPS, LAYERS, MIN_SIZE, SHIPPED_LAYER, VARIANTS, Decoder
+from .decoders import EPS, LAYERS, MIN_SIZE, SHIPPED_LAYER, VARIANTS, Decoder, load_decoder
 from .stats import mean_std
 from .transforms import adain_to_moments
 from .validation import (
@@ -483,10 +483,15 @@ class _Run:
 def _new_run(config: TrainConfig) -> _Run:
     torch.manual_seed(config.seed)
     decoder = Decoder(config.layer, config.variant).train()
-    if config.init is not None:
-        state = torch.load(config.init, map_location="cpu", weights_only=True)
-        state = state["model"] if isinstance(state.get("model"), dict) else state
-        decoder.load_state_dict({k: v.float() for k, v in state.items()})
+    if config.init is not None:  # the weights of a .pt file or a checkpoint, checked as load_decoder does
+        start = load_decoder(config.variant, config.layer, path=config.init, device="cpu")
+        if (start.layer, start.variant) != (config.layer, config.variant):
+            raise ValueError(
+                f"init {config.init} holds a {start.variant} {start.layer} decoder; this run trains a "
+                f"{config.variant} {config.layer} one"
+            )
+        decoder.load_state_dict(start.state_dict())
+        decoder.requires_grad_(True).train()
     opt = torch.optim.Adam(decoder.parameters(), lr=config.lr)
     return _Run(decoder, opt, torch.Generator().manual_seed(config.seed))
 

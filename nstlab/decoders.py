@@ -59,7 +59,15 @@ from .budget import budget
 from .budget import device as default_device
 from .layers import vgg_layers
 from .transforms import ADAIN_EPS, adain, wct
-from .validation import Fraction, ImageSide, NonNegativeInt, PositiveInt, checked
+from .validation import (
+    Fraction,
+    ImageSide,
+    NonNegativeInt,
+    PositiveInt,
+    check_device,
+    check_same_shape,
+    checked,
+)
 from .weights import WeightsError, verify
 
 __all__ = [
@@ -184,7 +192,7 @@ class Decoder(nn.Module):
 
 
 @checked
-def decoder_flops(layer: str, variant: str, height: int, width: int) -> int:
+def decoder_flops(layer: str, variant: str, height: ImageSide, width: ImageSide) -> int:
     """Multiply-adds x 2 of the decoder for an output of height x width (from the layer shapes)."""
     spec, total = decoder_spec(layer), 0
     scale = 2 ** sum(up for *_, up in spec)
@@ -295,7 +303,12 @@ def load_decoder(
         verify(path, expected_sha256, fix=fix)
     elif not path.exists():
         raise WeightsError(f"decoder weight file {path} is missing")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 (torch raises many kinds for a file that is not a state dict)
+        raise WeightsError(f"{path} is not a decoder weight file ({type(e).__name__}: {e})") from None
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} is not a decoder weight file (it holds a {type(state).__name__})")
     if "model" in state and isinstance(state["model"], dict):  # a training checkpoint
         layer, variant, state = state["config"]["layer"], state["config"]["variant"], state["model"]
     model = Decoder(layer, variant)
@@ -304,7 +317,7 @@ def load_decoder(
     except RuntimeError as e:
         raise WeightsError(f"{path} does not hold a {variant} decoder for {layer}: {e}") from e
     model.requires_grad_(False).eval()
-    return model.to(default_device() if device is None else device)
+    return model.to(default_device() if device is None else check_device(device))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -368,19 +381,34 @@ def blend(
     the targets and calls only this and :func:`decode` while a slider moves)."""
     check_fraction(alpha, "alpha")
     w = check_style_weights(style_weights, len(targets))
+    for k, t in enumerate(targets):
+        check_same_shape(t, content_features, (f"targets[{k}]", "content_features"))
     mixed = sum(wk * t for wk, t in zip(w, targets, strict=True))
     return alpha * mixed + (1 - alpha) * content_features
 
 
 @checked
-def decode(features: Tensor, decoder: Decoder, size: tuple[int, int] | None = None) -> Tensor:
+def decode(features: Tensor, decoder: Decoder, size: tuple[ImageSide, ImageSide] | None = None) -> Tensor:
     """g(t) clamped to [0, 1] and cropped to ``size`` (H, W) (the encoder's ceil-mode pooling may round
     odd sizes up)."""
+    expected = next(m for m in decoder.modules() if isinstance(m, nn.Conv2d)).in_channels
+    if features.ndim != 4 or features.shape[1] != expected:
+        raise ValueError(
+            f"features must be (B, {expected}, h, w) for the {decoder.layer} decoder, got shape "
+            f"{tuple(features.shape)}; encode at {decoder.layer} or load the decoder of your layer"
+        )
     with torch.no_grad():
         out = decoder(features.to(next(decoder.parameters()).dtype))
     if size is not None:
         out = out[..., : size[0], : size[1]]
     return out.clamp(0, 1)
+
+
+def _load(source: Any, name: str, size: int | None, limit: int) -> Tensor:
+    """images.load, with a tensor checked first so that its error names the argument the user passed."""
+    if isinstance(source, Tensor):
+        images.check_image(source if source.ndim != 3 else source[None], name, unit_range=True)
+    return images.load(source, size=size, max_size=limit)
 
 
 def _as_list(style: Any) -> list:
@@ -481,8 +509,10 @@ def stylize_fast(
     weights = check_style_weights(style_weights, len(_as_list(style)))
     device = next(decoder.parameters()).device if decoder is not None else default_device()
     limit = budget().max_size  # a 6000 px phone photo is downscaled (with a warning) when size is None
-    c = images.load(content, size=size, max_size=limit).to(device)
-    s_imgs = [images.load(s, size=size, max_size=limit).to(device) for s in _as_list(style)]
+    c = _load(content, "content", size, limit).to(device)
+    styles = _as_list(style)
+    names = [f"style[{k}]" if len(styles) > 1 else "style" for k in range(len(styles))]
+    s_imgs = [_load(s, name, size, limit).to(device) for s, name in zip(styles, names, strict=True)]
     s_imgs = color.styles_in(c, s_imgs, preserve_color)
     x = color.content_in(c, preserve_color)
     if decoder is None:
@@ -515,6 +545,7 @@ def feature_decoder(layer: str = SHIPPED_LAYER, device: str = "cpu") -> Callable
 @checked
 def psnr(x: Tensor, y: Tensor) -> float:
     """Peak signal-to-noise ratio 10 log10(1 / MSE) in dB for images in [0, 1]."""
+    check_same_shape(x, y, ("x", "y"))
     mse = float((x.double() - y.double()).pow(2).mean())
     return math.inf if mse == 0 else 10 * math.log10(1 / mse)
 
@@ -614,6 +645,12 @@ def random_net_grams(img: Tensor, seed: NonNegativeInt = 0, centered: bool = Fal
 @checked
 def gram_distance(grams_x: Sequence[Tensor], grams_s: Sequence[Tensor]) -> float:
     """D(x, s) = sum_k ||G_k(x) - G_k(s)||_F^2 / ||G_k(s)||_F^2 (each stage relative to the style's)."""
+    if len(grams_x) != len(grams_s):
+        raise ValueError(
+            f"grams_x has {len(grams_x)} stages but grams_s has {len(grams_s)}; pass one Gram each"
+        )
+    for k, (gx, gs) in enumerate(zip(grams_x, grams_s, strict=True)):
+        check_same_shape(gx, gs, (f"grams_x[{k}]", f"grams_s[{k}]"))
     return float(
         sum((gx - gs).pow(2).sum() / gs.pow(2).sum() for gx, gs in zip(grams_x, grams_s, strict=True))
     )

@@ -25,6 +25,7 @@ from torch import Tensor
 
 from .validation import (
     ImageSide,
+    ImageTensor,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -192,7 +193,7 @@ def _grid(size: ImageSide) -> tuple[np.ndarray, np.ndarray]:
 
 
 @checked
-def bands(size: ImageSide = 512, seed: NonNegativeInt = 0, period: float = 1 / 4) -> np.ndarray:
+def bands(size: ImageSide = 512, seed: NonNegativeInt = 0, period: PositiveFloat = 1 / 4) -> np.ndarray:
     """High-contrast periodic colour bands: each channel a full-range sinusoid across wavy stripes, ``period``
     of the side wide, the three a third of a period apart (a rainbow of saturated hues). Its luminance
     barely varies, so a transfer that matches it erases the content's light and dark: the style the
@@ -206,7 +207,7 @@ def bands(size: ImageSide = 512, seed: NonNegativeInt = 0, period: float = 1 / 4
 
 
 @checked
-def dots(size: ImageSide = 512, seed: NonNegativeInt = 0, n: int = 12) -> np.ndarray:
+def dots(size: ImageSide = 512, seed: NonNegativeInt = 0, n: PositiveInt = 12) -> np.ndarray:
     """Polka dots: an n x n grid of jittered discs in random vivid colours on a dark ground."""
     rng = np.random.default_rng(seed)
     pal = np.array(_palette(rng, _VIVID[:5] + _VIVID[6:]))
@@ -224,7 +225,7 @@ def dots(size: ImageSide = 512, seed: NonNegativeInt = 0, n: int = 12) -> np.nda
 
 
 @checked
-def checkers(size: ImageSide = 512, seed: NonNegativeInt = 0, n: int = 10) -> np.ndarray:
+def checkers(size: ImageSide = 512, seed: NonNegativeInt = 0, n: PositiveInt = 10) -> np.ndarray:
     """A checkerboard of two contrasting colours, n squares a side, turned by a random small angle."""
     rng = np.random.default_rng(seed)
     a, b = np.array(_palette(rng, ["#111111", "#fefae0"])), np.array(_palette(rng, _VIVID[:4]))
@@ -276,16 +277,26 @@ def marble(size: ImageSide = 512, seed: NonNegativeInt = 0) -> np.ndarray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def _check_radii(r_min: float, r_max: float) -> None:
+    if not r_min < r_max:
+        raise ValueError(f"r_min must be below r_max, got r_min={r_min!r} and r_max={r_max!r}")
+
+
 @checked
-def leaf_radii(u: np.ndarray, r_min: float, r_max: float) -> np.ndarray:
+def leaf_radii(u: np.ndarray, r_min: PositiveFloat, r_max: PositiveFloat) -> np.ndarray:
     """Radii with density p(r) ~ r^-3 on [r_min, r_max] from uniform ``u`` in [0, 1), by the inverse CDF
     r = (r_min^-2 - u (r_min^-2 - r_max^-2))^-1/2 (a Pareto law truncated at r_max)."""
+    _check_radii(r_min, r_max)
+    u = np.asarray(u, dtype=float)
+    if u.size and not (u.min() >= 0 and u.max() < 1):
+        raise ValueError(f"u must hold uniform draws in [0, 1), got values in [{u.min():g}, {u.max():g}]")
     return (r_min**-2 - u * (r_min**-2 - r_max**-2)) ** -0.5
 
 
 @checked
-def leaf_mean_area(r_min: float, r_max: float) -> float:
+def leaf_mean_area(r_min: PositiveFloat, r_max: PositiveFloat) -> float:
     """E[pi r^2] under :func:`leaf_radii`: 2 pi ln(r_max / r_min) / (r_min^-2 - r_max^-2)."""
+    _check_radii(r_min, r_max)
     return 2 * math.pi * math.log(r_max / r_min) / (r_min**-2 - r_max**-2)
 
 
@@ -293,9 +304,9 @@ def leaf_mean_area(r_min: float, r_max: float) -> float:
 def dead_leaves(
     size: ImageSide = 512,
     seed: NonNegativeInt = 0,
-    r_min: float = 4.0,
-    r_max: float = 256.0,
-    coverage: float = 8.0,
+    r_min: PositiveFloat = 4.0,
+    r_max: PositiveFloat = 256.0,
+    coverage: PositiveFloat = 8.0,
 ) -> np.ndarray:
     """The dead leaves model of natural images (Lee, Mumford & Huang 2001, "Occlusion models for natural
     images", IJCV 41): opaque discs of uniform random colour at uniform random positions, each on top of
@@ -306,6 +317,7 @@ def dead_leaves(
     neural networks", trained denoisers on them). ``coverage``: total disc area over the picture's
     (:func:`leaf_mean_area`; at 8 about exp(-8) = 0.03 % of the ground stays bare). Drawn at twice the
     size and downscaled, so the edges are antialiased as a photo's are."""
+    _check_radii(r_min, r_max)
     rng = np.random.default_rng(seed)
     n = int(coverage * size * size / leaf_mean_area(r_min, r_max))
     radius = 2 * leaf_radii(rng.uniform(size=n), r_min, r_max)
@@ -387,7 +399,10 @@ def to_tensor(x: np.ndarray | Image.Image) -> Tensor:
         alpha = x[..., 3:]
         x = x[..., :3] * alpha + (1 - alpha)
     if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
-        raise ValueError("image values must be finite and in [0, 1] (floats) or integers (0..max of dtype)")
+        raise ValueError(
+            f"an image array of floats must be finite with values in [0, 1], got values in [{x.min():.4g}, "
+            f"{x.max():.4g}]; divide 0-255 pixel values by 255 (or pass the uint8 array itself)"
+        )
     return torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].contiguous()
 
 
@@ -491,16 +506,17 @@ def limit_size(img: Tensor, max_size: ImageSide | None) -> Tensor:
 def aspect_mismatch(shape: Sequence[int], target: Sequence[int]) -> bool:
     """True when the aspect ratios h/w of ``shape`` and ``target`` (H, W) differ by more than
     ``ASPECT_TOLERANCE`` relative: a mask or start image that cannot be resized to the image unchanged."""
+    for name, dims in (("shape", shape), ("target", target)):
+        if len(dims) < 2 or min(tuple(dims)[-2:]) < 1:
+            raise ValueError(f"{name} must end in (H, W) with H, W >= 1, got {tuple(dims)}")
     (h, w), (H, W) = tuple(shape)[-2:], tuple(target)[-2:]
     return abs(h / w - H / W) > ASPECT_TOLERANCE * H / W
 
 
 @checked
-def resize(img: Tensor, size: ImageSide) -> Tensor:
+def resize(img: ImageTensor, size: ImageSide) -> Tensor:
     """Resize so the long side is ``size`` pixels, keeping the aspect ratio (antialiased bilinear)."""
-    if not isinstance(size, int | np.integer) or isinstance(size, bool) or size <= 0:
-        raise ValueError(f"size must be a positive number of pixels, got {size!r}")
-    h, w = check_image(img).shape[-2:]
+    h, w = img.shape[-2:]
     scale = size / max(h, w)
     new = (max(1, round(h * scale)), max(1, round(w * scale)))
     if new == (h, w):
@@ -570,7 +586,7 @@ def check_writable_folder(folder: str | Path) -> Path:
 
 
 @checked
-def save(img: Tensor, path: str | Path) -> Path:
+def save(img: ImageTensor, path: str | Path) -> Path:
     """Save a (1, 3, H, W) image as PNG/JPEG (by the suffix); creates the folder. Returns the path."""
     path = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -582,8 +598,8 @@ def save(img: Tensor, path: str | Path) -> Path:
 def show(
     images: Tensor | Sequence[Tensor],
     titles: Sequence[str] | None = None,
-    ncols: int | None = None,
-    size: float = 3.0,
+    ncols: PositiveInt | None = None,
+    size: PositiveFloat = 3.0,
     suptitle: str | None = None,
 ):
     """Show images in a grid with titles; returns the matplotlib Figure."""

@@ -9,6 +9,7 @@ Layers are named ``conv{b}_{i}`` (3x3 convolution, stride 1, padding 1), ``relu{
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 from .validation import checked
@@ -37,12 +38,17 @@ def vgg_layers(arch: str) -> list[tuple[str, str, int, int]]:
 
 
 @checked
-def layer_weights(layers: str | Iterable[str] | Mapping[str, float]) -> dict[str, float]:
+def layer_weights(
+    layers: str | Iterable[str] | Mapping[str, float], name: str = "layers"
+) -> dict[str, float]:
     """``{name: weight}`` from a name, a list of names (weight 1 each) or a mapping; weights must be
-    non-negative with a positive sum."""
+    finite, non-negative with a positive sum. Errors name the argument as ``name``."""
     if isinstance(layers, str):
         layers = [layers]
     weights = dict(layers) if isinstance(layers, Mapping) else {n: 1.0 for n in layers}
-    if not weights or sum(weights.values()) <= 0 or min(weights.values()) < 0:
-        raise ValueError(f"need at least one layer, weights >= 0 and a positive sum; got {weights}")
+    bad = not weights or not all(math.isfinite(w) for w in weights.values())
+    if bad or sum(weights.values()) <= 0 or min(weights.values()) < 0:
+        raise ValueError(
+            f"{name} needs at least one layer, finite weights >= 0 and a positive sum; got {weights}"
+        )
     return weights

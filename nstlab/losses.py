@@ -312,7 +312,7 @@ def ot1d(X: Tensor, Y: Tensor) -> Tensor:
 
 
 @checked
-def random_directions(C: int, n: int, generator: torch.Generator | None = None) -> Tensor:
+def random_directions(C: PositiveInt, n: PositiveInt, generator: torch.Generator | None = None) -> Tensor:
     """n random unit vectors in R^C (rows, (n, C) float64 CPU), uniform on the sphere (normalized Gaussians).
 
     ``generator=None`` uses torch's global CPU generator (so ``torch.manual_seed`` fixes it).
@@ -411,7 +411,9 @@ def _emd_plan(cost: Tensor) -> Tensor:
 
 
 @checked
-def exact_w2(X: Tensor, Y: Tensor, max_positions: int | None = None, seed: NonNegativeInt = 0) -> Tensor:
+def exact_w2(
+    X: Tensor, Y: Tensor, max_positions: PositiveInt | None = None, seed: NonNegativeInt = 0
+) -> Tensor:
     """Exact W2^2 = min_P sum_ij P_ij ||x_i - y_j||^2 between the empirical measures of the columns of X
     and Y (uniform weights 1/n_x and 1/n_y, P in the transport polytope), solved by POT's ``ot.emd``
     (network simplex; Bonneel et al. 2011). Kantorovich 1942; Peyre & Cuturi 2019, chapter 2.
@@ -473,7 +475,9 @@ def _whiten_exactly(F: Tensor) -> Tensor:
 
 
 @checked
-def equal_moments_pair(n: int = 1024, channels: int = 2, seed: NonNegativeInt = 0) -> tuple[Tensor, Tensor]:
+def equal_moments_pair(
+    n: PositiveInt = 1024, channels: PositiveInt = 2, seed: NonNegativeInt = 0
+) -> tuple[Tensor, Tensor]:
     """Two feature matrices (channels, n) whose channels have the same mean (0) and std (1) but different
     1-D shapes: Gaussian channels in X, bimodal channels (+-1 plus a little noise) in Y.
 

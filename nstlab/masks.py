@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from .backbones import Backbone
 from .images import aspect_mismatch
-from .validation import checked
+from .validation import Fraction, ImageSide, PositiveFloat, checked
 
 __all__ = [
     "as_mask",
@@ -160,11 +160,16 @@ def guided_gram(F: Tensor, m: Tensor) -> Tensor:
 @checked
 def guided_gram_loss(Fx: Tensor, m: Tensor, Gs: Tensor) -> Tensor:
     """||G_r(x) - G(s)||_F^2: the style loss of one region at one layer, summed over the batch."""
+    C = Fx.shape[-3] if Fx.ndim >= 3 else -1
+    if Gs.shape[-2:] != (C, C):
+        raise ValueError(f"Gs must be the ({C}, {C}) Gram matrix of Fx's layer, got shape {tuple(Gs.shape)}")
     return (guided_gram(Fx, m) - Gs).pow(2).sum()
 
 
 @checked
-def split_mask(shape: tuple[int, int], axis: str = "vertical", at: float = 0.5, soft: float = 0.0) -> Tensor:
+def split_mask(
+    shape: tuple[ImageSide, ImageSide], axis: str = "vertical", at: Fraction = 0.5, soft: Fraction = 0.0
+) -> Tensor:
     """Two complementary masks (1, 1, H, W) splitting an image at fraction ``at`` of its width
     (``axis="vertical"``: left/right) or height (``"horizontal"``: top/bottom); ``soft`` > 0 blends them
     over that fraction of the side by a linear ramp. Returns a (2, 1, H, W) tensor summing to 1."""
@@ -179,7 +184,11 @@ def split_mask(shape: tuple[int, int], axis: str = "vertical", at: float = 0.5, 
 
 
 @checked
-def ellipse_mask(shape: tuple[int, int], center: tuple[float, float], radii: tuple[float, float]) -> Tensor:
+def ellipse_mask(
+    shape: tuple[ImageSide, ImageSide],
+    center: tuple[float, float],
+    radii: tuple[PositiveFloat, PositiveFloat],
+) -> Tensor:
     """A 0/1 mask (1, 1, H, W) of an ellipse; ``center`` (y, x), ``radii`` (ry, rx) as fractions of H, W."""
     H, W = shape
     y = (torch.arange(H, dtype=torch.float32) + 0.5) / H

@@ -43,12 +43,13 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from . import color, images, losses, masks, stats, validation
-from .backbones import Backbone, load_backbone
+from .backbones import BACKBONES, Backbone, load_backbone
 from .budget import budget
 from .layers import layer_weights
 from .validation import (
     Correlation,
     ImageSide,
+    ImageTensor,
     NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
@@ -138,9 +139,9 @@ def check_steps(steps: Any, name: str = "steps") -> int:
     return COUNT(steps, name)
 
 
-def _normalized(layers: Sequence[str] | Mapping[str, float]) -> dict[str, float]:
-    """Layer weights scaled to sum to 1 (a_l / sum a_l)."""
-    weights = layer_weights(layers)
+def _normalized(layers: Sequence[str] | Mapping[str, float], name: str) -> dict[str, float]:
+    """Layer weights scaled to sum to 1 (a_l / sum a_l); errors name the argument ``name``."""
+    weights = layer_weights(layers, name)
     total = sum(weights.values())
     return {n: w / total for n, w in weights.items()}
 
@@ -192,10 +193,12 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if isinstance(self.backbone, str):
+            validation.check_choice(self.backbone, BACKBONES, "backbone")
         for name in ("content_weight", "style_weight", "tv_weight"):
             check_weight(getattr(self, name), name)
-        _normalized(self.content_layers)
-        _normalized(self.style_layers)
+        _normalized(self.content_layers, "content_layers")
+        _normalized(self.style_layers, "style_layers")
         losses.get_style_loss(self.style_loss)
         check_optimizer(self.optimizer, self.lr)
         _check_floor(self.luminance_floor, "luminance_floor")
@@ -294,8 +297,8 @@ class Objective:
         self,
         backbone: Backbone | str = "vgg16-hed",
         *,
-        content: Tensor | None = None,
-        style: Tensor | Sequence[Tensor] | None = None,
+        content: ImageTensor | None = None,
+        style: ImageTensor | Sequence[ImageTensor] | None = None,
         content_layers: Sequence[str] | Mapping[str, float] = CONTENT_LAYERS,
         style_layers: Sequence[str] | Mapping[str, float] = STYLE_LAYERS,
         content_weight: NonNegativeFloat = 1.0,
@@ -315,9 +318,11 @@ class Objective:
         self.tv_weight = check_weight(tv_weight, "tv_weight")
         floors = (_check_floor(luminance_floor, "luminance_floor"), _check_floor(edge_floor, "edge_floor"))
         self.floors = floors if content is not None and styles and floors != (None, None) else None
-        self.content_layers = _normalized(content_layers) if self.content_weight else {}
-        self.style_layers = _normalized(style_layers) if self.style_weight else {}
-        self.layers = self.backbone.check_layers([*self.content_layers, *self.style_layers] or ["conv1_1"])
+        self.content_layers = _normalized(content_layers, "content_layers") if self.content_weight else {}
+        self.style_layers = _normalized(style_layers, "style_layers") if self.style_weight else {}
+        self.backbone.check_layers(list(self.content_layers) or ["conv1_1"], "content_layers")
+        self.backbone.check_layers(list(self.style_layers) or ["conv1_1"], "style_layers")
+        self.layers = [*self.content_layers, *self.style_layers] or ["conv1_1"]
         self.style_loss, self.seed = losses.get_style_loss(style_loss), seed
         self.style_targets: dict[str, Any] = {}
         self.style_scales: dict[str, Tensor] = {}
@@ -901,7 +906,7 @@ def invert(
     """
     s = resolve_settings(settings, options, unused=INVERT_UNUSED)
     net = s.network()
-    layers = net.check_layers(list(targets))
+    layers = net.check_layers(list(targets), "targets")
     like = torch.zeros(1, 3, *shape, device=_device(net))
     _check_targets(net, targets, like, layers)
     weight = 1.0 / len(targets)

@@ -35,7 +35,7 @@ from torch import Tensor
 from .color import luminance
 from .images import check_image, to_numpy
 from .transforms import adain, wct
-from .validation import checked
+from .validation import PositiveFloat, check_same_shape, checked
 
 __all__ = [
     "rgb_to_lab",
@@ -62,6 +62,8 @@ _LMS_TO_LAB = torch.diag(torch.tensor([3.0, 6.0, 2.0], dtype=torch.float64).rsqr
 )
 STD_FLOOR = 1e-12  # a flat channel's std is replaced by this (no division by 0; it stays flat)
 LMS_FLOOR = 1e-4  # log10 of a black pixel: LMS responses are floored here (about 1/40 of one 8-bit level)
+
+PerChannel = tuple[PositiveFloat, PositiveFloat, PositiveFloat]  # one positive factor per channel
 
 
 def _apply(matrix: Tensor, img: Tensor) -> Tensor:
@@ -136,6 +138,7 @@ def structure_ssim(img: Tensor, source: Tensor) -> float:
     luminance of ``img`` and of ``source``, each standardized to mean 0, std 1 first so that a global
     brightness or contrast change (what normalization is meant to do) does not count, only structure.
     1 = same structure; a picture of something else scores near 0."""
+    check_same_shape(img, source, ("img", "source"))
     a, b = (luminance(x.double())[0, 0].detach().cpu().numpy() for x in (img, source))
     a, b = ((x - x.mean()) / max(x.std(), STD_FLOOR) for x in (a, b))
     lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
@@ -143,7 +146,7 @@ def structure_ssim(img: Tensor, source: Tensor) -> float:
 
 
 @checked
-def restain(img: Tensor, scale: tuple[float, float, float] = (1.6, 1.0, 0.5)) -> Tensor:
+def restain(img: Tensor, scale: PerChannel = (1.6, 1.0, 0.5)) -> Tensor:
     """Simulate another lab's staining of an H-DAB (or H&E) slide: unmix the stains by colour
     deconvolution (Ruifrok & Johnston 2001, ``skimage.color.rgb2hed``), multiply the hematoxylin, eosin
     and DAB concentrations by ``scale`` and mix back (``hed2rgb``). Structure stays; colours change."""
@@ -154,8 +157,8 @@ def restain(img: Tensor, scale: tuple[float, float, float] = (1.6, 1.0, 0.5)) ->
 @checked
 def recolor(
     img: Tensor,
-    gain: tuple[float, float, float] = (0.8, 1.0, 1.25),
-    gamma: tuple[float, float, float] = (1.3, 1.0, 0.8),
+    gain: PerChannel = (0.8, 1.0, 1.25),
+    gamma: PerChannel = (1.3, 1.0, 0.8),
 ) -> Tensor:
     """Simulate another camera: per RGB channel out = gain * in^gamma, clamped to [0, 1]."""
     g = torch.tensor(gain, dtype=img.dtype).view(1, 3, 1, 1)
@@ -182,6 +185,8 @@ def compare(
     lower is better), the structure SSIM vs the source (what must not: near 1), and, when the
     unaltered ``truth`` is known (a simulated restaining), the mean abs pixel error vs it. The row
     ``"source"`` is the unnormalized source."""
+    if truth is not None:
+        check_same_shape(truth, source, ("truth", "source"))
     out = {}
     for name in ("source", *methods):
         img = source if name == "source" else normalize(source, target, name)

@@ -131,7 +131,7 @@ def block_diag_gram(F: Tensor, block_size: PositiveInt, normalize: str = "n") ->
 
 
 @checked
-def block_diag_to_dense(blocks: Tensor, C: int | None = None) -> Tensor:
+def block_diag_to_dense(blocks: Tensor, C: PositiveInt | None = None) -> Tensor:
     """Rebuild the (C, C) block-diagonal matrix diag(G^(1), ..., G^(K)) from (K, B, B) blocks.
 
     Off-diagonal blocks are zero. ``C`` (default K*B) crops the zero padding of a last smaller block.
@@ -174,13 +174,15 @@ def gram_memory_bytes(
 
 
 @checked
-def block_diag_error(F: Tensor, block_sizes: Sequence[int], normalize: str = "n") -> Tensor:
+def block_diag_error(F: Tensor, block_sizes: Sequence[PositiveInt], normalize: str = "n") -> Tensor:
     """Relative Frobenius error ||G - G_blockdiag(B)||_F / ||G||_F for each block size B.
 
     Measures how much correlation between channels of different blocks the approximation drops: 0 for
     B >= C, the off-diagonal share of ||G||_F for B = 1. Returns (len(block_sizes),) in float64 (or
     (B', len(block_sizes)) for a map).
     """
+    if not block_sizes:
+        raise ValueError("block_sizes is empty; give at least one block size, e.g. [16, 64]")
     M, batched = as_matrices(F)
     G = (M.to(torch.float64) @ M.to(torch.float64).transpose(-1, -2)) / _gram_divisor(*M.shape[1:], normalize)
     C = G.shape[-1]
@@ -260,6 +262,11 @@ def sqrtm_psd(S: Tensor) -> Tensor:
     """
     _check_square(S)
     lam, E = torch.linalg.eigh(S.to(torch.float64))
+    if bool((lam.amin(-1) < -1e-3 * lam.abs().amax(-1).clamp_min(1e-300)).any()):
+        raise ValueError(
+            f"S is not positive semi-definite (an eigenvalue {float(lam.min()):.3g} is clearly negative); "
+            "pass a covariance or Gram matrix"
+        )
     root = (E * lam.clamp_min(0).sqrt().unsqueeze(-2)) @ E.transpose(-1, -2)
     return root.to(S.dtype)
 
@@ -281,6 +288,11 @@ def kernel_mean(A: Tensor, B: Tensor, kernel: str, sigma: Tensor | None) -> Tens
     """(1/(n m)) sum_ij k(a_i, b_j) between the columns of A (b, C, n) and B (b, C, m), per batch element:
     the three terms of :func:`mmd2`. ``kernel`` ``"poly2"`` (k = (a.b)^2) or ``"rbf"`` (k =
     exp(-||a - b||^2 / (2 sigma^2)), sigma (b,)). Computed in column chunks of A to bound memory."""
+    if A.ndim != 3 or B.ndim != 3 or A.shape[:2] != B.shape[:2]:
+        raise ValueError(
+            f"A and B must be (b, C, n) and (b, C, m) stacks (one b and C), got {tuple(A.shape)} and "
+            f"{tuple(B.shape)}"
+        )
     total = A.new_zeros(A.shape[0])
     for start in range(0, A.shape[-1], _KERNEL_CHUNK):
         a = A[..., start : start + _KERNEL_CHUNK]
@@ -293,7 +305,7 @@ def kernel_mean(A: Tensor, B: Tensor, kernel: str, sigma: Tensor | None) -> Tens
 
 
 @checked
-def subsample_positions(M: Tensor, max_positions: int, generator: torch.Generator) -> Tensor:
+def subsample_positions(M: Tensor, max_positions: PositiveInt, generator: torch.Generator) -> Tensor:
     """Keep at most ``max_positions`` random columns (positions) of a (B, C, N) stack, without replacement.
 
     The permutation is drawn on the CPU from ``generator`` (reproducible on any device).
@@ -393,6 +405,8 @@ def shrink(G: Tensor, lam: Fraction, target: Tensor | str | None = None) -> Tens
         T = G.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None] * eye
     else:
         T = target.to(dtype=G.dtype, device=G.device)
+        if T.shape[-2:] != (C, C):
+            raise ValueError(f"target must be a ({C}, {C}) matrix like G, got shape {tuple(T.shape)}")
     return (1 - lam) * G + lam * T
 
 
@@ -433,7 +447,7 @@ def _gaussian_samples(cov: Tensor, n_trials: PositiveInt, N: int, gen: torch.Gen
 
 
 @checked
-def gram_entry_variance_theory(cov: Tensor, N: int) -> Tensor:
+def gram_entry_variance_theory(cov: Tensor, N: PositiveInt) -> Tensor:
     """Closed form Var(G_ab) = (S_aa S_bb + S_ab^2) / N for G = (1/N) F F^T, f_i ~ N(0, S) i.i.d.
 
     From Isserlis' theorem: E[f_a^2 f_b^2] = S_aa S_bb + 2 S_ab^2, so Var(f_a f_b) = S_aa S_bb + S_ab^2,
@@ -446,8 +460,8 @@ def gram_entry_variance_theory(cov: Tensor, N: int) -> Tensor:
 
 @checked
 def gram_entry_variance(
-    C: int,
-    Ns: Sequence[int],
+    C: PositiveInt,
+    Ns: Sequence[PositiveInt],
     n_trials: PositiveInt = 200,
     seed: NonNegativeInt = 0,
     cov: Tensor | None = None,
@@ -462,6 +476,8 @@ def gram_entry_variance(
     real feature map, whose law is :func:`resampled_gram_variance`); ``cov`` is then ignored.
     Seeded (``torch.Generator().manual_seed(seed)``), CPU.
     """
+    if not Ns:
+        raise ValueError("Ns is empty; give the sample sizes to compare, e.g. [16, 64, 256]")
     if n_trials < 2:
         raise ValueError(f"n_trials must be >= 2 to estimate a variance, got {n_trials}")
     cov = torch.eye(C, dtype=torch.float64) if cov is None else cov
@@ -537,7 +553,7 @@ class ShrinkageCurve(NamedTuple):
 @checked
 def shrinkage_mse(
     cov: Tensor,
-    N: int,
+    N: PositiveInt,
     lams: Sequence[float] | Tensor,
     n_trials: PositiveInt = 200,
     seed: NonNegativeInt = 0,
@@ -553,6 +569,8 @@ def shrinkage_mse(
     intensity (:func:`ledoit_wolf` with ``assume_centered=True``) for comparison; they estimate the same
     optimum for ``target="scaled_identity"``. float64, seeded, CPU.
     """
+    if len(lams) == 0:
+        raise ValueError("lams is empty; give a grid of intensities, e.g. torch.linspace(0, 1, 21)")
     S = cov.to(torch.float64).cpu()
     lam_t = torch.as_tensor(lams, dtype=torch.float64)
     for lam in lam_t.tolist():

@@ -112,6 +112,8 @@ def adain_to_moments(
                 f"{name} must have shape ({Mc.shape[1]},) or {stats_shape} to match the content "
                 f"{tuple(content.shape)}, got {tuple(v.shape)}"
             )
+    if bool((style_std < 0).any()):
+        raise ValueError("style_std must be >= 0 (a standard deviation), got negative values")
     mu_s, sd_s = (v.to(Mc).expand(stats_shape).unsqueeze(-1) for v in (style_mean, style_std))
     return like_input(_renormalize(Mc, mu_s, sd_s, eps), content)
 

@@ -206,6 +206,26 @@ def check_float(value: object, name: str) -> float:
     return float(value)
 
 
+def check_same_shape(x: Tensor, y: Tensor, names: tuple[str, str], dims: slice = slice(None)) -> None:
+    """Raise ValueError unless two tensors agree in ``shape[dims]`` (all axes by default), naming both."""
+    if tuple(x.shape[dims]) != tuple(y.shape[dims]):
+        which = "" if dims == slice(None) else " in the compared axes"
+        raise ValueError(
+            f"{names[0]} has shape {tuple(x.shape)} but {names[1]} has shape {tuple(y.shape)}; they must "
+            f"agree{which}"
+        )
+
+
+def check_device(device: object, name: str = "device") -> torch.device:
+    """``device`` as a torch.device; ValueError naming ``name`` for a string torch does not know."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"{name}={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:1' or 'mps'"
+        ) from None
+
+
 def check_choice(value: object, choices: Sequence[Any], name: str) -> Any:
     """``value`` if it is one of ``choices``; a ValueError listing them otherwise."""
     if not isinstance(value, str | int | float | type(None)) or value not in choices:

@@ -45,6 +45,7 @@ from .validation import (
     PositiveFloat,
     PositiveInt,
     check_fields,
+    check_same_shape,
     checked,
     output_type,
 )
@@ -82,9 +83,9 @@ def pan_zoom_frames(
     source: images.ImageSource = "chelsea",
     n_frames: PositiveInt = 8,
     size: ImageSide = 96,
-    zoom: tuple[float, float] = (1.0, 1.3),
+    zoom: tuple[PositiveFloat, PositiveFloat] = (1.0, 1.3),
     pan: tuple[tuple[float, float], tuple[float, float]] = ((0.0, -0.12), (0.05, 0.12)),
-    crop: float = 0.7,
+    crop: PositiveFloat = 0.7,
 ) -> list[Tensor]:
     """A camera move over a still image: ``n_frames`` frames (1, 3, H, W) with long side ``size``.
 
@@ -134,7 +135,11 @@ def load_frames(folder: str | Path, size: ImageSide | None = None) -> list[Tenso
 @checked
 def save_gif(frames: Sequence[Tensor], path: str | Path, fps: PositiveFloat = 8.0) -> Path:
     """Write frames (1, 3, H, W) as a looping animated GIF (Pillow); returns the path."""
-    path = Path(path)
+    path = images.check_output_path(path)
+    if path.suffix.lower() != ".gif":
+        raise ValueError(f"path must end in .gif, got {path.name!r}")
+    for k, f in enumerate(frames):
+        check_same_shape(f, frames[0], (f"frames[{k}]", "frames[0]"))
     path.parent.mkdir(parents=True, exist_ok=True)
     pics = [Image.fromarray((images.to_numpy(f) * 255).round().astype(np.uint8)) for f in frames]
     pics[0].save(path, save_all=True, append_images=pics[1:], duration=round(1000 / fps), loop=0)
@@ -219,6 +224,13 @@ class Motion:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.flow.ndim != 4 or self.flow.shape[1] != 2:
+            raise ValueError(f"flow must be (1, 2, H, W), got shape {tuple(self.flow.shape)}")
+        if self.mask.ndim != 4 or self.mask.shape[1] != 1 or self.mask.shape[-2:] != self.flow.shape[-2:]:
+            raise ValueError(
+                f"mask must be (1, 1, H, W) at the flow's size {tuple(self.flow.shape[-2:])}, got "
+                f"{tuple(self.mask.shape)}"
+            )
 
 
 @checked
@@ -236,6 +248,10 @@ def frame_motion(frames: Sequence[Tensor], progress: bool = False) -> list[Motio
 def flicker(stylized: Sequence[Tensor], motion: Sequence[Motion]) -> float:
     """Mean over t of sum_r c |x_t - warp(x_{t-1}, w_t)| / (3 sum_r c): the average change of a pixel
     that the camera motion does not explain (0 = perfectly steady; values in [0, 1])."""
+    if len(stylized) < 2:
+        raise ValueError(
+            f"stylized has {len(stylized)} frame(s); flicker compares consecutive frames: give >= 2"
+        )
     if len(motion) != len(stylized) - 1:
         raise ValueError(f"{len(stylized)} frames need {len(stylized) - 1} motions, got {len(motion)}")
     values = []
@@ -248,6 +264,11 @@ def flicker(stylized: Sequence[Tensor], motion: Sequence[Motion]) -> float:
 @checked
 def temporal_loss(x: Tensor, warped: Tensor, mask: Tensor) -> Tensor:
     """L_temporal = (1/D) sum_k c_k (x_k - omega_k)^2, D = 3 H W (Ruder et al. 2016, eq. 7)."""
+    check_same_shape(x, warped, ("x", "warped"))
+    if mask.ndim != 4 or mask.shape[0] not in (1, x.shape[0]) or mask.shape[-2:] != x.shape[-2:]:
+        raise ValueError(
+            f"mask must be (1, 1, H, W) at x's size {tuple(x.shape[-2:])}, got {tuple(mask.shape)}"
+        )
     return ((x - warped).pow(2) * mask).mean()
 
 

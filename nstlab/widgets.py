@@ -1007,7 +1007,7 @@ class FastTransferDemo:
         self,
         content: images.ImageSource,
         style: images.ImageSource | Sequence[images.ImageSource],
-        decoder: Any = None,
+        decoder: decoders.Decoder | None = None,
         size: ImageSide = 256,
         preview: ImageSide = 128,
     ):

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 import nstlab
-from nstlab import backbones, validation
+from nstlab import backbones, validation, video
 
 # The student checkers report a mistake instead of raising one (they never stop a notebook), and the
 # package's private helpers are not entry points.
@@ -179,6 +179,7 @@ def example(hint: Any, tmp: Path) -> Any:
         torch.dtype: lambda: torch.float32,
         torch.device: lambda: torch.device("cpu"),
         torch.optim.Optimizer: lambda: torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1),
+        video.Motion: lambda: video.Motion(torch.zeros(1, 2, 16, 16), torch.ones(1, 1, 16, 16)),
     }
     for cls, make in factories.items():
         if isinstance(base, type) and issubclass(cls, base):
