@@ -206,13 +206,11 @@ def check_float(value: object, name: str) -> float:
     return float(value)
 
 
-def check_same_shape(x: Tensor, y: Tensor, names: tuple[str, str], dims: slice = slice(None)) -> None:
-    """Raise ValueError unless two tensors agree in ``shape[dims]`` (all axes by default), naming both."""
-    if tuple(x.shape[dims]) != tuple(y.shape[dims]):
-        which = "" if dims == slice(None) else " in the compared axes"
+def check_same_shape(x: Tensor, y: Tensor, names: tuple[str, str]) -> None:
+    """Raise ValueError unless two tensors have one shape, naming both."""
+    if x.shape != y.shape:
         raise ValueError(
-            f"{names[0]} has shape {tuple(x.shape)} but {names[1]} has shape {tuple(y.shape)}; they must "
-            f"agree{which}"
+            f"{names[0]} and {names[1]} must have one shape, got {tuple(x.shape)} and {tuple(y.shape)}"
         )
 
 
@@ -358,7 +356,7 @@ def _callable(value: Any, name: str) -> Any:
 
 def _sequence(item: Any, iterable: bool = False) -> Checker:
     check_item = checker(item)
-    of_tensors = any(strip(m) is Tensor for m in _members(item))  # images, feature maps: at least one
+    of_tensors = any(_strip(m) is Tensor for m in _members(item))  # images, feature maps: at least one
 
     def check(value: Any, name: str) -> Any:
         if iterable and not isinstance(value, str | bytes) and isinstance(value, Iterable):
@@ -388,7 +386,7 @@ def _inner(check: Checker | None, value: Any, name: str) -> Any:
         raise TypeError(str(e)) from None
 
 
-def strip(hint: Any) -> Any:
+def _strip(hint: Any) -> Any:
     """The type under an ``Annotated[...]`` hint."""
     return get_args(hint)[0] if get_origin(hint) is Annotated else hint
 
