@@ -45,7 +45,7 @@ KERNELS = ("ones", "random")
 UPSAMPLING = ("transposed", "resize")
 
 
-def _check_geometry(kernel_size: PositiveInt, stride: PositiveInt, n_in: PositiveInt, ndim: int) -> None:
+def _check_geometry(kernel_size: int, stride: int, n_in: int, ndim: int) -> None:
     if kernel_size < 1 or stride < 1:
         raise ValueError(f"kernel_size and stride must be >= 1, got k = {kernel_size}, s = {stride}")
     if ndim not in (1, 2):
@@ -54,7 +54,7 @@ def _check_geometry(kernel_size: PositiveInt, stride: PositiveInt, n_in: Positiv
         raise ValueError(f"n_in must be >= 2 input pixels per axis, got {n_in}")
 
 
-def _kernel(kernel: str | Tensor, kernel_size: PositiveInt, ndim: int, seed: NonNegativeInt) -> Tensor:
+def _kernel(kernel: str | Tensor, kernel_size: int, ndim: int, seed: int) -> Tensor:
     """The (1, 1, k) or (1, 1, k, k) weight: all ones, seeded standard normal, or a given tensor."""
     shape = (kernel_size,) * ndim
     if isinstance(kernel, Tensor):
@@ -74,11 +74,11 @@ def _kernel(kernel: str | Tensor, kernel_size: PositiveInt, ndim: int, seed: Non
 
 def _kernel_and_constant_input(
     kernel: str | Tensor,
-    kernel_size: PositiveInt,
-    stride: PositiveInt,
-    n_in: PositiveInt,
+    kernel_size: int,
+    stride: int,
+    n_in: int,
     ndim: int,
-    seed: NonNegativeInt,
+    seed: int,
 ) -> tuple[Tensor, Tensor]:
     """The checked kernel and an all-ones input (1, 1, n_in[, n_in]) in float64."""
     _check_geometry(kernel_size, stride, n_in, ndim)
@@ -88,12 +88,12 @@ def _kernel_and_constant_input(
 
 def _constant_response(
     method: str,
-    kernel_size: PositiveInt,
-    stride: PositiveInt,
-    n_in: PositiveInt,
+    kernel_size: int,
+    stride: int,
+    n_in: int,
     ndim: int,
     kernel: str | Tensor,
-    seed: NonNegativeInt,
+    seed: int,
 ) -> Tensor:
     """The response of a ``"transposed"`` or ``"resize"`` upsampling layer to an all-ones input (float64)."""
     w, x = _kernel_and_constant_input(kernel, kernel_size, stride, n_in, ndim, seed)
@@ -231,7 +231,7 @@ def interior(signal: AnyTensor, kernel_size: PositiveInt, stride: PositiveInt | 
     return out
 
 
-def _check_signal(signal: AnyTensor) -> None:
+def _check_signal(signal: Tensor) -> None:
     if not isinstance(signal, Tensor) or signal.ndim not in (1, 2):
         shape = tuple(signal.shape) if isinstance(signal, Tensor) else type(signal).__name__
         raise ValueError(f"signal must be a 1-D (L,) or 2-D (H, W) tensor, got {shape}")

@@ -111,8 +111,7 @@ class Backbone(nn.Module):
         image of another dtype (float64, float16) is cast to the network's; the features are in its dtype.
         """
         layers = self.check_layers(layers)
-        validation.check_tensor(img01, "img01", TensorSpec(image=check_range))
-        validation.check_image_shape(img01, "img01")
+        validation.check_tensor(img01, "img01", TensorSpec(image=True, unit=check_range))
         wanted, deepest = set(layers), max(self.layer_names.index(n) for n in layers)
         x, out = self.preprocess(img01.to(self.mean.dtype)), {}
         for name in self.layer_names[: deepest + 1]:
@@ -162,7 +161,7 @@ def _rename_torchvision(state: dict[str, Tensor], arch: str) -> dict[str, Tensor
     return out
 
 
-def _random_state(arch: str, seed: NonNegativeInt) -> dict[str, Tensor]:
+def _random_state(arch: str, seed: int) -> dict[str, Tensor]:
     g = torch.Generator().manual_seed(seed)
     out = {}
     for name, kind, c_in, c_out in vgg_layers(arch):
@@ -174,11 +173,11 @@ def _random_state(arch: str, seed: NonNegativeInt) -> dict[str, Tensor]:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(name: str, device: str, seed: NonNegativeInt) -> Backbone:
+def _cached(name: str, device: str, seed: int) -> Backbone:
     return _build(name, seed).to(device)
 
 
-def _build(name: str, seed: NonNegativeInt = 0) -> Backbone:
+def _build(name: str, seed: int = 0) -> Backbone:
     if name == "vgg16-hed":
         model, state = Backbone(name, "vgg16", caffe=True, ceil_mode=True), W.load_hed_state()
     elif name == "vgg19":

@@ -136,7 +136,7 @@ def _image_files(folder: str | Path) -> list[Path]:
     return files
 
 
-def _fit(source: Any, max_side: ImageSide, seed: NonNegativeInt = 0) -> Tensor:
+def _fit(source: Any, max_side: int, seed: int = 0) -> Tensor:
     """An image loaded at full resolution, then downscaled to a long side of at most ``max_side``."""
     img = images.load(source, seed=seed)  # no size limit: the pools keep their own resolution
     return images.resize(img, max_side) if max(img.shape[-2:]) > max_side else img

@@ -53,7 +53,7 @@ import torch
 from torch import Tensor, nn
 
 from . import color, images
-from ._features import check_choice, check_fraction
+from ._features import check_choice
 from .backbones import Backbone, load_backbone
 from .budget import budget
 from .budget import device as default_device
@@ -379,7 +379,6 @@ def blend(
     """t = alpha sum_k w_k T_k + (1 - alpha) f(c): style interpolation (Huang & Belongie sec. 7) and the
     content-style trade-off, from the per-style targets of :func:`style_target` (cheap: a widget caches
     the targets and calls only this and :func:`decode` while a slider moves)."""
-    check_fraction(alpha, "alpha")
     w = check_style_weights(style_weights, len(targets))
     for k, t in enumerate(targets):
         check_same_shape(t, content_features, (f"targets[{k}]", "content_features"))
@@ -502,7 +501,6 @@ def stylize_fast(
     """
     check_choice(method, METHODS, "method")
     color.check_mode(preserve_color)
-    check_fraction(alpha, "alpha")
     if decoder is not None and levels is not None:
         raise ValueError("give either decoder= (one level) or levels= (the cascade of shipped decoders)")
     levels = check_levels(CASCADE if levels is None else levels) if decoder is None else None

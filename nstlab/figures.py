@@ -57,9 +57,7 @@ def _rotation(degrees: float) -> Tensor:
     return torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]], dtype=torch.float64)
 
 
-def _cloud(
-    std: tuple[float, float], degrees: float, mean: tuple[float, float], n: int, seed: NonNegativeInt
-) -> Tensor:
+def _cloud(std: tuple[float, float], degrees: float, mean: tuple[float, float], n: int, seed: int) -> Tensor:
     """(2, n) points whose sample mean and population covariance are exactly mean and R diag(std^2) R^T."""
     gen = torch.Generator().manual_seed(seed)
     X = torch.randn(2, n, generator=gen, dtype=torch.float64)

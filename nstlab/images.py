@@ -186,7 +186,7 @@ STYLES = {"strokes": strokes, "mosaic": mosaic, "waves": waves, "swirl": swirl}
 _VIVID = ["#e63946", "#1d3557", "#f1c453", "#2a9d8f", "#fefae0", "#111111", "#f77f00", "#7b2cbf"]
 
 
-def _grid(size: ImageSide) -> tuple[np.ndarray, np.ndarray]:
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel-centre coordinates (y, x) in [0, 1)."""
     t = (np.arange(size) + 0.5) / size
     return np.meshgrid(t, t, indexing="ij")
@@ -415,7 +415,7 @@ def check_image(img: object, name: str = "image", unit_range: bool = False) -> T
     return check_tensor(img, name, TensorSpec(image=True, unit=unit_range))
 
 
-def _read_url(url: str, timeout: PositiveFloat) -> Image.Image:
+def _read_url(url: str, timeout: float) -> Image.Image:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (user-given URL)
             data = r.read()
@@ -427,7 +427,7 @@ def _read_url(url: str, timeout: PositiveFloat) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
-def _open(source: str | Path, timeout: PositiveFloat) -> Image.Image:
+def _open(source: str | Path, timeout: float) -> Image.Image:
     text = str(source)
     if text.startswith(("http://", "https://")):
         im = _read_url(text, timeout)

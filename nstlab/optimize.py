@@ -195,23 +195,10 @@ class Settings:
         check_fields(self)
         if isinstance(self.backbone, str):
             validation.check_choice(self.backbone, BACKBONES, "backbone")
-        for name in ("content_weight", "style_weight", "tv_weight"):
-            check_weight(getattr(self, name), name)
         _normalized(self.content_layers, "content_layers")
         _normalized(self.style_layers, "style_layers")
         losses.get_style_loss(self.style_loss)
         check_optimizer(self.optimizer, self.lr)
-        _check_floor(self.luminance_floor, "luminance_floor")
-        _check_floor(self.edge_floor, "edge_floor")
-        if self.max_step is not None:
-            check_weight(self.max_step, "max_step")
-        if not isinstance(self.seed, int | np.integer) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        check_steps(self.callback_every, "callback_every")
-        if self.callback is not None and not callable(self.callback):
-            raise TypeError(
-                f"callback must be callable as callback(step, image, record), got {self.callback!r}"
-            )
 
     @checked
     def replace(self, **changes: Any) -> Settings:
@@ -313,10 +300,10 @@ class Objective:
         styles = _as_list(style)
         _check_mask_count(len(styles), style_masks)
         self.backbone = backbone if isinstance(backbone, Backbone) else load_backbone(backbone)
-        self.content_weight = check_weight(content_weight, "content_weight") if content is not None else 0.0
-        self.style_weight = check_weight(style_weight, "style_weight") if styles else 0.0
-        self.tv_weight = check_weight(tv_weight, "tv_weight")
-        floors = (_check_floor(luminance_floor, "luminance_floor"), _check_floor(edge_floor, "edge_floor"))
+        self.content_weight = content_weight if content is not None else 0.0
+        self.style_weight = style_weight if styles else 0.0
+        self.tv_weight = tv_weight
+        floors = (luminance_floor, edge_floor)
         self.floors = floors if content is not None and styles and floors != (None, None) else None
         self.content_layers = _normalized(content_layers, "content_layers") if self.content_weight else {}
         self.style_layers = _normalized(style_layers, "style_layers") if self.style_weight else {}
@@ -428,15 +415,7 @@ def _varies(x: Tensor) -> bool:
     return bool(x.amax() > x.amin())
 
 
-def _check_floor(floor: float | None, name: str) -> float | None:
-    if floor is None:
-        return None
-    if isinstance(floor, bool) or not isinstance(floor, numbers.Real) or not -1 <= floor <= 1:
-        raise ValueError(f"{name} must be a correlation in [-1, 1] or None (no floor), got {floor!r}")
-    return float(floor)
-
-
-def _check_mask_count(n_styles: PositiveInt, style_masks: Sequence[Any] | None) -> None:
+def _check_mask_count(n_styles: int, style_masks: Sequence[Any] | None) -> None:
     """Several styles need one mask each; masks need exactly one per style."""
     if style_masks is None and n_styles > 1:
         raise ValueError(
@@ -504,7 +483,7 @@ def _show(bar: tqdm, record: dict[str, float]) -> None:
     bar.update()
 
 
-def _converged(history: list[dict[str, float]], tol: PositiveFloat) -> bool:
+def _converged(history: list[dict[str, float]], tol: float) -> bool:
     """The total loss fell by less than ``tol`` (relative) over the last ``CONVERGENCE_WINDOW`` steps."""
     if len(history) <= CONVERGENCE_WINDOW:
         return False
@@ -512,7 +491,7 @@ def _converged(history: list[dict[str, float]], tol: PositiveFloat) -> bool:
     return before - now < tol * abs(before)
 
 
-def _limit_step(x: Tensor, before: Tensor, max_step: PositiveFloat | None) -> None:
+def _limit_step(x: Tensor, before: Tensor, max_step: float | None) -> None:
     """Shrink the step x - before (in place, same direction) so that no pixel moves by more than
     ``max_step``: an L-infinity trust region. None: no limit."""
     if max_step is None:
@@ -587,7 +566,6 @@ def run(
     stops early once the total loss fell by less than that fraction over the last ``CONVERGENCE_WINDOW``
     steps. Returns the image and one history record per step.
     """
-    steps, callback_every = check_steps(steps), check_steps(callback_every, "callback_every")
     image_of, evaluate = compose or (lambda t: t), _with_step(objective)
     x = x0.detach().clone().requires_grad_(True)
     opt = make_optimizer(optimizer, x, lr)
@@ -665,7 +643,7 @@ def stylize(
     s = resolve_settings(settings, options)
     controls = _Controls(init, preserve_color, style_masks, protect, pyramid_tol)
     styles = _as_list(style)
-    _check_stylize_inputs(content, styles, style_size, controls)
+    _check_stylize_inputs(content, styles, controls)
     _check_spatial_control(controls, losses.get_style_loss(s.style_loss).name)
     net, plan = s.network(), budget()
     levels = _pyramid_levels(pyramid, size, plan.size)
@@ -695,11 +673,11 @@ class _Controls:
 def _optimize_level(
     imgs: _Images,
     previous: StylizeResult | None,
-    steps: PositiveInt,
+    steps: int,
     net: Backbone,
     s: Settings,
     controls: _Controls,
-    tol: PositiveFloat | None = None,
+    tol: float | None = None,
 ) -> StylizeResult:
     """One pyramid level (or the only one): build its objective and run, continuing ``previous``."""
     c_in, s_in = _color_inputs(imgs, controls.preserve_color)
@@ -743,7 +721,7 @@ def _device(net: Backbone) -> torch.device:
 
 
 def _load(
-    content: Any, styles: list, size: int, style_size: ImageSide, max_size: int, dev: torch.device
+    content: Any, styles: list, size: int, style_size: int, max_size: int, dev: torch.device
 ) -> _Images:
     c_img = images.load(content, size=size, max_size=max_size).to(dev) if content is not None else None
     return _Images(c_img, [images.load(s, size=style_size, max_size=max_size).to(dev) for s in styles], size)
@@ -757,7 +735,7 @@ def _color_inputs(imgs: _Images, mode: str | None) -> tuple[Tensor | None, list[
     return color.content_in(content, mode), [color.style_in(s, content, mode) for s in imgs.styles]
 
 
-def _check_stylize_inputs(content: Any, styles: list, style_size: Any, controls: _Controls) -> None:
+def _check_stylize_inputs(content: Any, styles: list, controls: _Controls) -> None:
     if content is None and not styles:
         raise ValueError("give a content image, a style image or both")
     named = [("content", content)] if content is not None else []
@@ -771,8 +749,6 @@ def _check_stylize_inputs(content: Any, styles: list, style_size: Any, controls:
         raise ValueError("style_masks, protect and preserve_color need a content image")
     color.check_mode(controls.preserve_color)
     _check_mask_count(len(styles), controls.style_masks)
-    if style_size is not None and not _is_count(style_size):
-        raise ValueError(f"style_size must be a positive number of pixels or None, got {style_size!r}")
 
 
 def _check_spatial_control(controls: _Controls, style_loss: str) -> None:
@@ -793,9 +769,7 @@ def _continued(result: StylizeResult, part: StylizeResult, level_size: int) -> S
     return StylizeResult(part.image, result.history + part.history, result.seconds + part.seconds)
 
 
-def _initial_image(
-    init: str | Tensor, content: Tensor | None, styles: list[Tensor], seed: NonNegativeInt
-) -> Tensor:
+def _initial_image(init: str | Tensor, content: Tensor | None, styles: list[Tensor], seed: int) -> Tensor:
     like = content if content is not None else styles[0]
     if isinstance(init, Tensor):
         init = images.check_image(init, "init", unit_range=True).detach().clone().to(like)
@@ -829,8 +803,6 @@ def _upsample_level(x: Tensor, content: Tensor | None, shape: tuple[int, ...]) -
 
 def _pyramid_levels(pyramid: Sequence[int] | None, size: int | None, default: int) -> list[int]:
     """The long sides to optimize at, coarse to fine: ``[size]`` without a pyramid."""
-    if size is not None and not _is_count(size):
-        raise ValueError(f"size must be a positive number of pixels (the long side) or None, got {size!r}")
     if pyramid is None:
         return [default if size is None else size]
     levels = list(pyramid)
@@ -841,7 +813,7 @@ def _pyramid_levels(pyramid: Sequence[int] | None, size: int | None, default: in
     return levels
 
 
-def _level_steps(steps: PositiveInt | Sequence[int], n_levels: int) -> list[int]:
+def _level_steps(steps: int | Sequence[int], n_levels: int) -> list[int]:
     counts = [steps] * n_levels if not isinstance(steps, Sequence) else list(steps)
     if len(counts) != n_levels or not all(_is_count(s) for s in counts):
         raise ValueError(

@@ -392,7 +392,6 @@ def shrink(G: Tensor, lam: Fraction, target: Tensor | str | None = None) -> Tens
     (tr(G)/C) I for ``"scaled_identity"`` (the Ledoit-Wolf target, same average eigenvalue as G), or any
     tensor broadcastable to G. ``lam`` must lie in [0, 1].
     """
-    check_fraction(lam, "lam")
     check_tensor(G, "G")
     if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
         raise ValueError(f"G must be a square (C, C) or (B, C, C) matrix, got shape {tuple(G.shape)}")
@@ -439,7 +438,7 @@ def ledoit_wolf(F: Tensor, assume_centered: bool = False) -> Tensor:
     return unbatch(rho.to(F.dtype), batched)
 
 
-def _gaussian_samples(cov: Tensor, n_trials: PositiveInt, N: int, gen: torch.Generator) -> Tensor:
+def _gaussian_samples(cov: Tensor, n_trials: int, N: int, gen: torch.Generator) -> Tensor:
     """n_trials feature matrices (n_trials, C, N) with columns ~ N(0, cov), drawn on the CPU in float64."""
     root = sqrtm_psd(cov.to(torch.float64).cpu())
     Z = torch.randn(n_trials, cov.shape[0], N, generator=gen, dtype=torch.float64)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._features import as_matrices, as_pair, check_choice, check_eps, check_fraction, like_input, unbatch
+from ._features import as_matrices, as_pair, check_choice, check_eps, like_input, unbatch
 from .stats import entropy, moments64, sqrtm_psd, sym_eig
 from .validation import AnyTensor, Fraction, checked
 
@@ -46,7 +46,7 @@ ADAIN_EPS = 1e-5  # the default eps of AdaIN's stds sqrt(var + eps) (and of stat
 # ----------------------------------------------------------------------------------------------------
 
 
-def _blend(out: Tensor, content: Tensor, alpha: Fraction) -> Tensor:
+def _blend(out: Tensor, content: Tensor, alpha: float) -> Tensor:
     """alpha * out + (1 - alpha) * content: the content-style trade-off of AdaIN and WCT."""
     return out if alpha == 1.0 else alpha * out + (1 - alpha) * content
 
@@ -87,7 +87,6 @@ def adain(content: Tensor, style: Tensor, alpha: Fraction = 1.0, eps: float = AD
     Needs eps > 0, alpha in [0, 1] and N >= 2 on both sides.
     """
     check_eps(eps)
-    check_fraction(alpha, "alpha")
     Mc, Ms = _content_style(content, style, min_positions=2)
     out = _renormalize(Mc, *_channel_moments(Ms, eps), eps)
     return like_input(_blend(out, Mc, alpha), content)
@@ -423,7 +422,6 @@ def wct(
     eps < 0 is an error, and so is eps = 0 with rank_tol = 0 on a singular covariance. A constant content
     maps to the style mean. ``alpha`` in [0, 1].
     """
-    check_fraction(alpha, "alpha")
     Mc, Ms = _content_style(content, style, min_positions=2)
     T = _wct_map(Mc, Ms, eps, rank_tol, method, subspace)
     return like_input(_blend(_apply(T, Mc), Mc, alpha), content)
@@ -433,7 +431,6 @@ def wct(
 def apply_map(T: AffineMap, content: Tensor, alpha: Fraction = 1.0) -> Tensor:
     """alpha (A (x - mu_c) + mu_s) + (1 - alpha) x for a map from :func:`wct_matrix` or
     :func:`gaussian_ot_matrix`, in the content's shape and dtype (cheap: one matrix product)."""
-    check_fraction(alpha, "alpha")
     Mc, _ = as_matrices(content, "content")
     if Mc.shape[-2] != T.A.shape[-1]:
         raise ValueError(

@@ -693,7 +693,7 @@ class AdaINDemo(_FeaturePairDemo):
     def _paint(
         self,
         canvas: dict[str, Any],
-        alpha: Fraction,
+        alpha: float,
         out_rows: np.ndarray,
         measured: np.ndarray,
         exact: np.ndarray,
@@ -872,7 +872,7 @@ class WCTDemo(_FeaturePairDemo):
         self,
         canvas: dict[str, Any],
         eps: float,
-        alpha: Fraction,
+        alpha: float,
         cov_z: np.ndarray,
         cov_out: np.ndarray,
         result: Tensor | None,
@@ -1057,7 +1057,7 @@ class FastTransferDemo:
             raise ValueError("mix (the weight of a second style) needs two styles")
         return [1.0] if self.n_styles == 1 else [1.0 - mix, mix]
 
-    def _transfer(self, alpha: Fraction, method: str, mix: Fraction, preview: bool) -> tuple[Tensor, Tensor]:
+    def _transfer(self, alpha: float, method: str, mix: float, preview: bool) -> tuple[Tensor, Tensor]:
         """(t, picture): the blended first-level features and the picture at the preview or the full size."""
         res = self.preview if preview else self.size
         weights, size = self.style_weights(mix), tuple(self.content[res].shape[-2:])
