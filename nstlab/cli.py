@@ -91,7 +91,6 @@ def _train_decoder(args: argparse.Namespace) -> int:
         hue_jitter=args.hue_jitter,
         average_from=args.average_from,
     )
-    images.check_writable_folder(args.out)  # before the backbone and the image pools load
     result = train_decoder(args.out, config, resume=args.resume, progress=True)
     last = result.history[-1]
     print(

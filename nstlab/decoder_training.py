@@ -491,7 +491,6 @@ def _new_run(config: TrainConfig) -> _Run:
                 f"{config.variant} {config.layer} one"
             )
         decoder.load_state_dict(start.state_dict())
-        decoder.requires_grad_(True).train()
     opt = torch.optim.Adam(decoder.parameters(), lr=config.lr)
     return _Run(decoder, opt, torch.Generator().manual_seed(config.seed))
 
