@@ -29,6 +29,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbclient.output_widget import OutputWidget
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "build" / "executed"
@@ -37,9 +38,8 @@ FOLDERS = ("notebooks", "exercises")
 SKIP_TAG = "nbval-skip"
 RAISES_TAGS = ("nbval-raises-exception", "raises-exception")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# Seconds a cell may go without a reply from the kernel. nbclient can miss the reply of a kernel that has
-# gone idle (an intermittent stall, see nbclient issue #312); such a notebook is run once more with a fresh
-# kernel. The ci budget's slowest cell takes well under a minute, so its limit is short.
+# Seconds a cell may go without a reply from the kernel; a notebook that times out is run once more with a
+# fresh kernel. The ci budget's slowest cell takes well under a minute, so its limit is short.
 CELL_TIMEOUT = {"ci": 180}
 DEFAULT_CELL_TIMEOUT = 600
 STALL_RETRIES = 1
@@ -134,6 +134,18 @@ def _cell_seconds(cell: nbformat.NotebookNode) -> float:
     ).total_seconds()
 
 
+class RecordingOutputWidget(OutputWidget):
+    """nbclient's imitation of a frontend's Output widget, minus the echo of each output to the kernel.
+
+    The echo is a comm message sent on the shell channel while nbclient waits there for the cell's reply;
+    the reply could then be missed and the cell stalled until the timeout (nbclient issue #312). A batch
+    run needs only the record of what the widget showed (the widget state the site turns into a still
+    picture), which the imitation keeps without the echo."""
+
+    def sync_state(self) -> None:
+        pass
+
+
 def _execute(source: Path, budget: str, timeout: int) -> tuple[nbformat.NotebookNode, str | None]:
     """One top-to-bottom run with a fresh kernel: the executed notebook and the error text (None if fine).
     Raises nbclient's CellTimeoutError when a cell gets no reply within ``timeout`` seconds."""
@@ -148,6 +160,7 @@ def _execute(source: Path, budget: str, timeout: int) -> tuple[nbformat.Notebook
         skip_cells_with_tag=SKIP_TAG,
         resources={"metadata": {"path": str(source.parent)}},
     )
+    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = RecordingOutputWidget
     failed_cell: list[int] = []
     client.on_cell_error = lambda cell, cell_index, execute_reply: failed_cell.append(cell_index)
     try:
