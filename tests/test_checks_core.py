@@ -64,3 +64,29 @@ def test_rule_is_stated_on_success_and_on_an_unexplained_difference_only(capsys)
     assert capsys.readouterr().out.rstrip().endswith(f"(max abs error 3) ({rule})")
     assert not checks.verdict("t", lambda x: 2 * x, lambda x: x, cases, mistakes, rule=rule)
     assert capsys.readouterr().out == "✘ t: doubled\n"
+
+
+@pytest.mark.parametrize(
+    ("guess", "answer", "right"),
+    [
+        (100, 100, True),
+        (1000, 100, False),
+        ("  Transposed ", "transposed", True),
+        ("resize", "transposed", False),
+        (["relu1_1", "relu2_1"], ("relu1_1", "relu2_1"), True),
+        (["relu2_1", "relu1_1"], ["relu1_1", "relu2_1"], False),
+        (True, 1, True),
+        ("100", 100, False),
+    ],
+)
+def test_prediction_says_right_or_wrong_and_why(guess, answer, right, capsys):
+    assert checks.prediction(guess, answer, "because of X") is right
+    line = capsys.readouterr().out
+    assert ("right." in line) is right and "because of X" in line and repr(guess) in line
+    assert right or repr(answer) in line
+
+
+def test_a_missing_prediction_shows_the_answer_without_a_verdict(capsys):
+    assert checks.prediction(None, "both", "because of Y") is False
+    line = capsys.readouterr().out
+    assert "none recorded" in line and "'both'" in line and "because of Y" in line and "✘" not in line

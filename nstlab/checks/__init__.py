@@ -14,7 +14,7 @@ and one module per exercise set, ``setNN_<name>`` after ``solutions/NN_<name>.ip
 the names re-exported here: ``checks.check_gram(gram)``.
 """
 
-from ._core import OneOf, difference, say, verdict
+from ._core import OneOf, difference, prediction, say, verdict
 from .set01_gram_memory import check_block_diag_gram, check_gram, check_gram_memory
 from .set02_gram_mmd import check_mmd2_poly2, check_poly2_kernel
 from .set03_shrinkage import (
@@ -137,6 +137,7 @@ __all__ = [
     "gram_style_loss_reference",
     "loop_reference",
     "optimal_lambda_reference",
+    "prediction",
     "preprocess_reference",
     "receptive_field_reference",
     "say",

@@ -32,6 +32,34 @@ def say(task: str, ok: bool, message: str) -> bool:
     return ok
 
 
+def _same_answer(guess: Any, answer: Any) -> bool:
+    if isinstance(answer, str):
+        return isinstance(guess, str) and guess.strip().lower() == answer.strip().lower()
+    if isinstance(answer, list | tuple):
+        return (
+            isinstance(guess, list | tuple)
+            and len(guess) == len(answer)
+            and all(_same_answer(g, a) for g, a in zip(guess, answer, strict=True))
+        )
+    return guess == answer
+
+
+def prediction(guess: Any, answer: Any, why: str) -> bool:
+    """The reveal of a "Predict, then run" prompt: compare the recorded ``guess`` with the measured
+    ``answer`` and say in one line whether it was right, and ``why``.
+
+    Text compares without case or surrounding spaces, lists and tuples element by element in order, numbers
+    and booleans exactly. ``guess`` None (nothing recorded) prints the answer without a verdict; returns
+    True only for a right prediction.
+    """
+    if guess is None:
+        print(f"• prediction: none recorded; the answer is {answer!r}: {why}")
+        return False
+    right = _same_answer(guess, answer)
+    verdict = "right" if right else f"not quite: the answer is {answer!r}"
+    return say("prediction", right, f"you said {guess!r}, {verdict}. {why}")
+
+
 def as_array(x: Any) -> np.ndarray:
     """A tensor, number or nested list as a float64 numpy array (TypeError/ValueError if not numeric)."""
     if isinstance(x, torch.Tensor):
