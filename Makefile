@@ -9,7 +9,7 @@ NPM_STAMP  := build/npm/.installed
 # `make site` runs the chapters at the course's default budget; `make test` (CI) at `ci`
 SITE_BUDGET ?= laptop
 
-.PHONY: setup weights lab test test-lib test-course test-browser test-notebooks site site-assets lint demo \
+.PHONY: setup weights lab test test-lib test-course test-browser site site-assets lint demo \
 	bench exercises clean
 
 $(STAMP): pyproject.toml
@@ -37,8 +37,8 @@ weights: $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
-# Every notebook is executed once: test-course runs the chapters and exercise sets (keeping the executed
-# copies for the site) and grades the solutions with nbgrader; the site renders those copies.
+# nbval runs every chapter, exercise set and solution once (lax: a cell that raises fails; tools/nbval_record.py
+# keeps the executed copies, which the site renders); nbgrader grades the solutions.
 # Without npm (MathJax for the site) a student's machine skips the site and browser tests; CI never does.
 test: setup lint test-lib test-course
 	@if command -v npm >/dev/null || [ -n "$$CI" ]; then \
@@ -54,15 +54,14 @@ lint: $(STAMP)
 test-lib: setup
 	NSTLAB_BUDGET=ci $(BIN)/python -m pytest tests -m "not course and not browser"
 
+NBVAL := PYTHONPATH=tools $(BIN)/python -m pytest -p nbval_record --nbval-lax --nbval-current-env
+
 test-course: setup $(SITE_STAMP)
-	NSTLAB_BUDGET=ci $(BIN)/python -m pytest -m course tests/course --durations=40
+	NSTLAB_BUDGET=ci $(NBVAL) --nbval-cell-timeout=180 --durations=20 notebooks exercises solutions
+	NSTLAB_BUDGET=ci $(BIN)/python -m pytest -m course tests/course
 
 test-browser: $(SITE_STAMP)
 	NSTLAB_BUDGET=ci $(BIN)/python -m pytest -m browser tests/browser -v
-
-# nbval of every notebook, solution and exercise (one notebook: add NB=path)
-test-notebooks: setup
-	NSTLAB_BUDGET=ci $(BIN)/python -m pytest --nbval-lax --durations=15 $(or $(NB),notebooks solutions exercises)
 
 site-assets: $(NPM_STAMP)
 

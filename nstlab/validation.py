@@ -41,6 +41,38 @@ import numpy as np
 import torch
 from torch import Tensor
 
+__all__ = [
+    "AnyTensor",
+    "Correlation",
+    "Fraction",
+    "ImageSide",
+    "ImageTensor",
+    "KindError",
+    "MAX_SIDE",
+    "NonNegativeFloat",
+    "NonNegativeInt",
+    "PositiveFloat",
+    "PositiveInt",
+    "Range",
+    "TensorSpec",
+    "check_choice",
+    "check_device",
+    "check_fields",
+    "check_finite",
+    "check_float",
+    "check_image_shape",
+    "check_int",
+    "check_same_shape",
+    "check_tensor",
+    "check_unit_range",
+    "checked",
+    "checker",
+    "describe",
+    "output_type",
+    "type_hints",
+    "type_hints_of_class",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 Checker = Callable[[Any, str], Any]
 
@@ -89,17 +121,28 @@ class TensorSpec:
     unit: bool = True  # an image's values in [0, 1]
 
 
-MAX_SIDE = 16384  # pixels: a larger image side does not fit in memory (a 16384 px square is 3 GB in float32)
+#: The largest image side in pixels: a larger side does not fit in memory (a 16384 px square is 3 GB in
+#: float32).
+MAX_SIDE = 16384
 
+#: An ``int`` >= 1 (a count, a number of steps).
 PositiveInt = Annotated[int, Range(1)]
+#: An image side in pixels, 1 to :data:`MAX_SIDE`.
 ImageSide = Annotated[int, Range(1, MAX_SIDE, meaning="a side in pixels")]
+#: An ``int`` >= 0.
 NonNegativeInt = Annotated[int, Range(0)]
+#: A finite ``float`` > 0.
 PositiveFloat = Annotated[float, Range(0, low_open=True)]
+#: A finite ``float`` >= 0 (0 switches the term off).
 NonNegativeFloat = Annotated[float, Range(0, meaning="0 switches it off")]
+#: A ``float`` in [0, 1].
 Fraction = Annotated[float, Range(0, 1)]
+#: A ``float`` in [-1, 1].
 Correlation = Annotated[float, Range(-1, 1, meaning="a correlation")]
+#: A float image batch (B, 3, H, W) with values in [0, 1], finite.
 ImageTensor = Annotated[Tensor, TensorSpec(image=True)]
-AnyTensor = Annotated[Tensor, TensorSpec(floating=False)]  # integer and bool tensors too (counts, masks)
+#: Any finite tensor, integer and bool tensors too (counts, masks).
+AnyTensor = Annotated[Tensor, TensorSpec(floating=False)]
 
 
 class KindError(TypeError):

@@ -10,8 +10,7 @@ previous stylized one, moved along with the scene:
 2. Backward warping: omega_t(r) = x_{t-1}(r + w_t(r)), the previous stylized frame moved to frame t
    (bilinear sampling).
 3. Occlusions by forward-backward consistency: with the flow w^_t from t-1 to t sampled at r + w_t(r),
-   a pixel is disoccluded or badly matched where
-       |w + w^|^2 > 0.01 (|w|^2 + |w^|^2) + 0.5,
+   a pixel is disoccluded or badly matched where |w + w^|^2 > 0.01 (|w|^2 + |w^|^2) + 0.5,
    and on motion boundaries where |grad w^|^2 > 0.01 |w^|^2 + 0.002; the weights c_t are 0 there and
    where r + w_t(r) leaves the frame, 1 elsewhere.
 4. Temporal loss L_temporal(x_t) = (1/D) sum_k c_k (x_k - omega_k)^2 (D = 3 H W) added to the Gatys

@@ -1,9 +1,9 @@
 """Sphinx configuration of the course site (``make site``; ``tools/build_site.py`` runs Sphinx with it).
 
-Sphinx + MyST-NB render the notebooks that ``tools/run_course.py`` executed (``nb_execution_mode = "off"``:
-nothing is executed twice), with the Sphinx Book Theme (Jupyter Book's look), Sphinx's own offline search,
-and MathJax 3 from the npm package ``mathjax`` copied into ``_static/mathjax``: the site makes no request
-to any other host.
+Sphinx + MyST-NB render the notebooks that nbval executed (``tools/nbval_record.py``;
+``nb_execution_mode = "off"``: nothing is executed twice) and the API reference (autodoc), with the
+Sphinx Book Theme (Jupyter Book's look), Sphinx's own offline search, and MathJax 3 from the npm
+package ``mathjax`` copied into ``_static/mathjax``: the site makes no request to any other host.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ project = "nstlab: neural style transfer from first principles"
 author = "the nstlab authors"
 copyright = "the nstlab authors, MIT license"
 
-extensions = ["myst_nb"]
+extensions = ["myst_nb", "sphinx.ext.autodoc"]
+autodoc_default_options = {"members": True, "undoc-members": True, "member-order": "bysource"}
+autodoc_typehints = "signature"
 root_doc = "index"
 exclude_patterns = ["_build", "**/.ipynb_checkpoints", "**/.nstlab_site_removed*"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 
-# Notebooks: already executed by tools/run_course.py; render their outputs as they are.
+# Notebooks: already executed by nbval (tools/nbval_record.py); render their outputs as they are.
+# The API reference (api/*.md, written by tools/build_site.py) is autodoc over every module's __all__.
 nb_execution_mode = "off"
 nb_merge_streams = True
 nb_render_markdown_format = "myst"  # the widget notes of tools/build_site.py are admonitions
@@ -68,6 +71,19 @@ def _copy_mathjax(app, exception) -> None:
         shutil.copytree(MATHJAX_SOURCE, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
 
 
+def _plain_bars(app, what, name, obj, options, lines) -> None:
+    """The docstrings write |x| for absolute values and norms, which reST would read as substitutions."""
+    lines[:] = [line.replace("|", "\\|") for line in lines]
+
+
+def _skip_foreign(app, what, name, obj, skip, options) -> bool | None:
+    """Members a class inherits from another library (matplotlib's ``Figure.set``) stay out of the API."""
+    module = getattr(obj, "__module__", None) or ""
+    return True if what == "class" and callable(obj) and not module.startswith("nstlab") else None
+
+
 def setup(app) -> None:
+    app.connect("autodoc-process-docstring", _plain_bars)
+    app.connect("autodoc-skip-member", _skip_foreign)
     app.connect("builder-inited", _check_mathjax)
     app.connect("build-finished", _copy_mathjax)

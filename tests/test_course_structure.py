@@ -144,3 +144,20 @@ def test_previous_and_next_links_follow_the_chapter_order(index):
         )
     if index + 1 < len(CHAPTERS):
         assert re.search(rf"Next: \[[^\]]+\]\({CHAPTERS[index + 1].name}\)", last["text"]), "Next link"
+
+
+TIMES = json.loads((ROOT / "benchmarks" / "chapter_times.json").read_text())
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_time_line_states_the_measured_running_time(path):
+    """The running time a chapter states is the one `benchmarks/course.py --write` measured and recorded,
+    and the chapter runs within DESIGN.md's 90 s at the ci budget."""
+    assert path.name in TIMES, f"{path.name} has no measured time: run benchmarks/course.py {path} --write"
+    measured = TIMES[path.name]
+    header = cells(path)[1]["text"]
+    time_line = header.split("**Time.**", 1)[1].split("\n\n", 1)[0]
+    for budget in ("laptop", "ci"):
+        assert f"`{budget}` {measured[budget]:.0f} s" in time_line, f"{path.name}: Time line out of date"
+    assert f"about {max(1, round(measured['laptop'] / 60))} min to run" in time_line
+    assert measured["ci"] < 90, f"{path.name} takes {measured['ci']} s at ci, over the 90 s budget"

@@ -3,18 +3,19 @@
     python tools/build_site.py                 # run what is missing or stale (NSTLAB_BUDGET), then render
     python tools/build_site.py --no-execute    # render only; fail if an executed copy is missing or stale
 
-Steps: (1) every chapter and exercise set (student version) must have an executed copy made by
-``tools/run_course.py`` from its current bytes at this budget (``make test-course`` makes them; here the
-missing or stale ones are run); (2) the copies are staged in ``build/site-src`` with the glossary, the
-source digest, the READMEs and the answers to the chapter questions, each widget view replaced by its
-still picture (below) and helper cells folded; (3) Sphinx + MyST-NB (``site/conf.py``) render them to
-``build/site`` without executing anything.
+Steps: (1) every chapter and exercise set (student version) must have an executed copy made by nbval
+(``tools/nbval_record.py``, through ``tools/run_course.py``) from its current bytes at this budget
+(``make test-course`` makes them; here the missing or stale ones are run); (2) the copies are staged in
+``build/site-src`` with the glossary, the source digest, the READMEs and the answers to the chapter
+questions, each widget view replaced by its still picture (below) and helper cells folded; (3) Sphinx +
+MyST-NB (``site/conf.py``) render them to ``build/site`` without executing anything.
 
-Widgets: a static page has no kernel, so the ipywidgets that a notebook displayed cannot run there. The
-executed copy holds their state (nbclient's ``store_widget_state``); the picture an ``Output`` widget
-showed (what ``View`` displayed: the ``update(...)`` figure) becomes an ordinary output, with a note
-naming the controls' values and how to run the widget live. A widget with no picture (a progress bar)
-becomes one line of text.
+Widgets: a static page has no kernel, so the ipywidgets that a notebook displayed cannot run there. Under
+nbval the picture an ``Output`` widget showed (what ``View`` displayed: the ``update(...)`` figure) is
+already an ordinary output of the cell; the widget itself (the cell's result) becomes a note saying how
+to run it live, and a widget displayed along the way (a progress bar) is dropped. A copy that holds the
+widgets' state (nbclient's ``store_widget_state``) gets the Output widget's picture, a note naming the
+controls' values, and progress bars as one line of text.
 
 Published: chapters, exercise sets as students get them, glossary, source digest, the READMEs of
 ``notebooks/`` and ``exercises/``, and ``solutions/answers/*.md`` (the chapters link them). Not
@@ -55,6 +56,10 @@ TEXT_MODELS = ("HTMLModel", "HTMLMathModel", "LabelModel")
 PROGRESS_MODELS = ("FloatProgressModel", "IntProgressModel")
 MD_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(([^)\s]+)\)")
 URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# inline code naming a module and one of its names, with or without a call: `stats.gram(F, ...)`
+API_NAME = re.compile(
+    r"(?<![`{\[])`((?:nstlab\.)?([a-z_]+)\.([A-Za-z_][A-Za-z0-9_]*)(?:\([^`<]*\))?)`(?![`\]])"
+)
 LIVE_NOTE = (  # MyST (site/conf.py renders markdown outputs as MyST): an admonition box
     ":::{{admonition}} Instructor widget: a still picture\n:class: note\n"
     "This is the widget's first state{at}. A static page has no Python kernel: to move the controls, open "
@@ -148,7 +153,13 @@ def widgets_to_pictures(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         outputs = []
         for out in cell.get("outputs", []):
             view = out.get("data", {}).get(WIDGET_VIEW)
-            outputs += still_outputs(view["model_id"], states) if view else [out]
+            if view is None:
+                outputs.append(out)
+            elif view["model_id"] in states:
+                outputs += still_outputs(view["model_id"], states)
+            elif out.output_type == "execute_result":  # the widget a cell returns: its picture is above
+                note = LIVE_NOTE.format(at="")
+                outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": note}))
         cell.outputs = outputs
     nb.metadata.pop("widgets", None)
     return nb
@@ -184,6 +195,57 @@ def repository_links_to_text(text: str, page: str, published: set[str]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------
+# API reference
+# ----------------------------------------------------------------------------------------------------
+
+
+def public_modules() -> dict[str, list[str]]:
+    """nstlab's public modules (not ``_private``), each with its public names (``__all__``)."""
+    import importlib
+    import pkgutil
+
+    import nstlab
+
+    modules = {}
+    for info in sorted(pkgutil.iter_modules(nstlab.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            modules[info.name] = list(importlib.import_module(f"nstlab.{info.name}").__all__)
+    return modules
+
+
+def api_pages(modules: dict[str, list[str]]) -> dict[str, str]:
+    """The API reference: ``api/index.md`` and one page per module, rendered by Sphinx autodoc from the
+    docstrings (every name of the module's ``__all__``, in source order)."""
+    rows = "\n".join(
+        f"- [`nstlab.{m}`](nstlab.{m}.md): {len(names)} public names" for m, names in modules.items()
+    )
+    pages = {
+        "api/index.md": "# API reference\n\nOne page per module of `nstlab`, generated from the docstrings: "
+        "every public name, its signature and what it computes, with the source it comes from.\n\n"
+        f"{rows}\n\n```{{toctree}}\n:hidden:\n\n" + "\n".join(f"nstlab.{m}" for m in modules) + "\n```\n"
+    }
+    for module in modules:
+        pages[f"api/nstlab.{module}.md"] = (
+            f"# `nstlab.{module}`\n\n```{{eval-rst}}\n.. automodule:: nstlab.{module}\n   :members:\n"
+            "   :member-order: bysource\n```\n"
+        )
+    return pages
+
+
+def api_links(text: str, modules: dict[str, list[str]]) -> str:
+    """Inline code naming a public function (`` `stats.gram` ``, `` `decoders.stylize_fast(c, s)` ``,
+    `` `nstlab.stats.gram` ``) becomes a link to its reference entry (a MyST ``{py:obj}`` role)."""
+
+    def replace(match: re.Match) -> str:
+        code, module, name = match.group(1), match.group(2), match.group(3)
+        if name not in modules.get(module, ()):
+            return match.group(0)
+        return f"{{py:obj}}`{code} <nstlab.{module}.{name}>`"
+
+    return API_NAME.sub(replace, text)
+
+
+# ----------------------------------------------------------------------------------------------------
 # Staging and rendering
 # ----------------------------------------------------------------------------------------------------
 
@@ -201,6 +263,7 @@ def stage(root: Path, executed: Path, stage_dir: Path, notebooks: list[Path]) ->
     published = {p.relative_to(root).as_posix() for p in [*notebooks, *pages]}
     staged = [stage_dir / "index.md"]
     _write_if_changed(staged[0], (CONF / "index.md").read_text(encoding="utf-8"))
+    modules = public_modules()
     for source in notebooks:
         name = source.relative_to(root).as_posix()
         nb = fold_helper_cells(
@@ -208,15 +271,17 @@ def stage(root: Path, executed: Path, stage_dir: Path, notebooks: list[Path]) ->
         )
         for cell in nb.cells:
             if cell.cell_type == "markdown":
-                cell.source = repository_links_to_text(cell.source, name, published)
+                cell.source = api_links(repository_links_to_text(cell.source, name, published), modules)
         staged.append(stage_dir / name)
         _write_if_changed(staged[-1], nbformat.writes(nb))
     for page in pages:
         name = page.relative_to(root).as_posix()
         staged.append(stage_dir / name)
-        _write_if_changed(
-            staged[-1], repository_links_to_text(page.read_text(encoding="utf-8"), name, published)
-        )
+        text = repository_links_to_text(page.read_text(encoding="utf-8"), name, published)
+        _write_if_changed(staged[-1], api_links(text, modules))
+    for name, text in api_pages(modules).items():
+        staged.append(stage_dir / name)
+        _write_if_changed(staged[-1], text)
     for old in [p for p in stage_dir.rglob("*") if p.is_file() and p not in staged]:
         old.unlink()
     return staged
@@ -242,21 +307,14 @@ def render(stage_dir: Path, site: Path, budget: str, warnings: Path, mathjax: Pa
 
 
 def ensure_executed(root: Path, executed: Path, notebooks: list[Path], execute: bool) -> list[str]:
-    """Run the notebooks whose executed copy is missing or stale; return the problems left."""
+    """Run the notebooks whose executed copy is missing or stale (with nbval); return the problems left."""
+    stale = [source for source in notebooks if not run_course.is_fresh(source, executed, root)]
+    if not execute:
+        return [f"{s.relative_to(root)}: no up-to-date executed copy (run `make test-course`)" for s in stale]
     problems = []
-    for source in notebooks:
-        if run_course.is_fresh(source, executed, root):
-            continue
-        if not execute:
-            problems.append(
-                f"{source.relative_to(root)}: no up-to-date executed copy (run `make test-course`)"
-            )
-            continue
-        result = run_course.run(source, executed, root)
-        print(
-            f"{'ran' if result.ok else 'FAILED'} {source.relative_to(root)} in {result.seconds:.0f} s",
-            flush=True,
-        )
+    for result in run_course.run(stale, executed, root) if stale else []:
+        name = result.source.relative_to(root)
+        print(f"{'ran' if result.ok else 'FAILED'} {name} in {result.seconds:.0f} s", flush=True)
         if not result.ok:
             problems.append(result.error or "")
     return problems

@@ -1,17 +1,15 @@
-"""Execute the course once and keep the executed copies: the test of the notebooks and the site's input.
+"""Execute the course with nbval and keep the executed copies: the test of the notebooks and the site's input.
 
     python tools/run_course.py                         # every chapter and exercise set, NSTLAB_BUDGET or ci
     python tools/run_course.py notebooks/06_wct.ipynb  # one notebook
     python tools/run_course.py --budget laptop --stale # only notebooks whose bytes or the library changed
 
-Each notebook runs top to bottom in its own folder with nbclient and stops at the first cell that raises
-(nbval's lax mode: outputs are not compared, errors fail). The executed copy, with the ipywidgets state
-and the seconds of every cell, goes to ``build/executed/<folder>/<name>.ipynb``; a failed run leaves no
-copy. ``tests/course/test_course_runs.py`` calls :func:`run` for every notebook (``make test-course``) and
-``tools/build_site.py`` renders the copies without executing anything again.
-
-Cell tags: ``nbval-skip`` cells are not run (their source still shows); ``nbval-raises-exception`` and
-``raises-exception`` cells may raise.
+One pytest process runs the notebooks with nbval in lax mode (each in a fresh kernel in its folder; a
+cell that raises fails, outputs are not compared; cell tags ``nbval-skip`` and ``raises-exception``), and
+the plugin ``tools/nbval_record.py`` keeps each executed copy, with its seconds, in
+``build/executed/<folder>/<name>.ipynb``; a failed notebook leaves no copy. ``make test-course`` runs
+the same command over chapters, exercise sets and solutions; ``tools/build_site.py`` renders the copies
+and calls :func:`run` only for copies that are missing or stale.
 """
 
 from __future__ import annotations
@@ -19,40 +17,29 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
+import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
-from nbclient.output_widget import OutputWidget
 
 ROOT = Path(__file__).resolve().parents[1]
+TOOLS = Path(__file__).resolve().parent
 OUT = ROOT / "build" / "executed"
 LIBRARY = ROOT / "nstlab"
-FOLDERS = ("notebooks", "exercises")
-SKIP_TAG = "nbval-skip"
-RAISES_TAGS = ("nbval-raises-exception", "raises-exception")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-# Seconds a cell may go without a reply from the kernel; a notebook that times out is run once more with a
-# fresh kernel. The ci budget's slowest cell takes well under a minute, so its limit is short.
+# Seconds a cell may run. The ci budget's slowest cell takes well under a minute, so its limit is short.
 CELL_TIMEOUT = {"ci": 180}
 DEFAULT_CELL_TIMEOUT = 600
-STALL_RETRIES = 1
 
 
 @dataclass
 class Run:
-    """One notebook's run: where it came from and went, its seconds, and the error if a cell raised."""
+    """One notebook's run: where it came from and went, its seconds, and the error if a cell failed."""
 
     source: Path
     executed: Path
     seconds: float = 0.0
-    cell_seconds: list[float] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -109,96 +96,46 @@ def kernel_env(budget: str) -> dict[str, str]:
     return env
 
 
-def _mark_tags(nb: nbformat.NotebookNode) -> None:
-    """Give nbclient's own tag to cells that nbval lets raise."""
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if any(tag in tags for tag in RAISES_TAGS) and "raises-exception" not in tags:
-            cell.metadata["tags"] = [*tags, "raises-exception"]
+def nbval_command(paths: list[Path], out: Path, root: Path, timeout: int) -> list[str]:
+    """The pytest command that runs ``paths`` with nbval (lax) and keeps the executed copies in ``out``."""
+    return [
+        sys.executable, "-m", "pytest", "-p", "nbval_record", "--nbval-lax", "--nbval-current-env",
+        f"--nbval-cell-timeout={timeout}", f"--nbval-record-to={out}", f"--rootdir={root}",
+        "-p", "no:cacheprovider", "-q", *map(str, paths),
+    ]  # fmt: skip
 
 
-def _error_text(source: Path, index: int | None, exc: CellExecutionError) -> str:
-    """Which cell failed and nbclient's report (the cell's source and traceback), without terminal colours."""
-    where = f"{source.name}, cell {index}" if index is not None else source.name
-    return f"{where} raised:\n{ANSI.sub('', str(exc))}"
+def run(paths: list[Path], out: Path = OUT, root: Path = ROOT, timeout: int | None = None) -> list[Run]:
+    """Run the notebooks with nbval in one pytest process; one :class:`Run` per notebook, in order.
 
-
-def _cell_seconds(cell: nbformat.NotebookNode) -> float:
-    """Seconds between nbclient's recorded start and end of a cell (0 when it did not run)."""
-    timing = cell.get("metadata", {}).get("execution", {})
-    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
-    if not (start and end):
-        return 0.0
-    return (
-        datetime.fromisoformat(end.rstrip("Z")) - datetime.fromisoformat(start.rstrip("Z"))
-    ).total_seconds()
-
-
-class RecordingOutputWidget(OutputWidget):
-    """nbclient's imitation of a frontend's Output widget, minus the echo of each output to the kernel.
-
-    The echo is a comm message sent on the shell channel while nbclient waits there for the cell's reply;
-    the reply could then be missed and the cell stalled until the timeout (nbclient issue #312). A batch
-    run needs only the record of what the widget showed (the widget state the site turns into a still
-    picture), which the imitation keeps without the echo."""
-
-    def sync_state(self) -> None:
-        pass
-
-
-def _execute(source: Path, budget: str, timeout: int) -> tuple[nbformat.NotebookNode, str | None]:
-    """One top-to-bottom run with a fresh kernel: the executed notebook and the error text (None if fine).
-    Raises nbclient's CellTimeoutError when a cell gets no reply within ``timeout`` seconds."""
-    nb = nbformat.read(source, as_version=4)
-    _mark_tags(nb)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        record_timing=True,
-        store_widget_state=True,
-        skip_cells_with_tag=SKIP_TAG,
-        resources={"metadata": {"path": str(source.parent)}},
-    )
-    client.widget_registry["@jupyter-widgets/output"]["OutputModel"] = RecordingOutputWidget
-    failed_cell: list[int] = []
-    client.on_cell_error = lambda cell, cell_index, execute_reply: failed_cell.append(cell_index)
-    try:
-        client.execute(env=kernel_env(budget))
-    except CellExecutionError as exc:
-        return nb, _error_text(source, failed_cell[0] if failed_cell else None, exc)
-    return nb, None
-
-
-def run(source: Path, out: Path = OUT, root: Path = ROOT, timeout: int | None = None) -> Run:
-    """Execute ``source`` in its folder; write the executed copy on success (remove a stale one on error).
-
-    A cell without a reply within ``timeout`` (default :data:`CELL_TIMEOUT` of the budget) fails the run,
-    after :data:`STALL_RETRIES` more runs with a fresh kernel."""
+    A cell running longer than ``timeout`` seconds (default :data:`CELL_TIMEOUT` of the budget) fails.
+    A failed notebook's error is the pytest report of its failed cells."""
     budget = current_budget()
     timeout = timeout or CELL_TIMEOUT.get(budget, DEFAULT_CELL_TIMEOUT)
-    result = Run(source=source, executed=executed_path(source, out, root))
-    start, nb = time.perf_counter(), None
-    for attempt in range(STALL_RETRIES + 1):
-        try:
-            nb, result.error = _execute(source, budget, timeout)
-            break
-        except CellTimeoutError as exc:
-            result.error = f"{source.name}: a cell got no reply from the kernel within {timeout} s: {exc}"
-            if attempt < STALL_RETRIES:
-                print(f"{result.error}; running it again with a fresh kernel", file=sys.stderr)
-    result.seconds = time.perf_counter() - start
-    result.cell_seconds = [_cell_seconds(cell) for cell in nb.cells] if nb is not None else []
-    result.executed.unlink(missing_ok=True)
-    if result.ok:
-        nb.metadata["nstlab_run"] = {
-            "fingerprint": fingerprint(source, budget),
-            "budget": budget,
-            "seconds": round(result.seconds, 1),
-        }
-        result.executed.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, result.executed)
-    return result
+    env = kernel_env(budget) | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(TOOLS), os.environ.get("PYTHONPATH")]))
+    }
+    done = subprocess.run(
+        nbval_command(paths, out, root, timeout),
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = done.stdout + done.stderr
+    results = []
+    for source in paths:
+        result = Run(source=source, executed=executed_path(source, out, root))
+        if result.executed.exists():
+            meta = nbformat.read(result.executed, as_version=4).metadata.get("nstlab_run", {})
+            result.seconds = meta.get("seconds", 0.0)
+        else:
+            name = source.resolve().relative_to(root.resolve()).as_posix()
+            failed = [line for line in report.splitlines() if name in line and "FAILED" in line]
+            result.error = f"{name} failed under nbval:\n" + "\n".join(failed or [report[-4000:]])
+        results.append(result)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,14 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root.resolve()
     out = args.out or root / "build" / "executed"
     paths = [p.resolve() for p in args.paths] or course_notebooks(root)
+    if args.stale:
+        paths = [p for p in paths if not is_fresh(p, out, root)]
     failed = 0
-    for path in paths:
-        name = path.relative_to(root)
-        if args.stale and is_fresh(path, out, root):
-            print(f"fresh    {name}", flush=True)
-            continue
-        result = run(path, out, root)
-        print(f"{'ok' if result.ok else 'FAILED':8} {name}  {result.seconds:.1f} s", flush=True)
+    for result in run(paths, out, root) if paths else []:
+        print(
+            f"{'ok' if result.ok else 'FAILED':8} {result.source.relative_to(root)}  {result.seconds:.1f} s"
+        )
         if not result.ok:
             failed += 1
             print(result.error, file=sys.stderr)

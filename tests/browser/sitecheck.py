@@ -148,16 +148,33 @@ def _page_problems(page: str, facts: dict, math_ok: bool) -> list[str]:
     return problems
 
 
-def _check_search(context, base: str) -> list[str]:
+def _check_search(context, base: str, term: str = SEARCH_TERM, expected: str | None = None) -> list[str]:
+    """Problems of the site's search for ``term``: no result, or (``expected`` given) no result linking
+    to that page."""
     page = context.new_page()
     try:
-        page.goto(f"{base}search.html?q={SEARCH_TERM}", wait_until="load")
+        page.goto(f"{base}search.html?q={term}", wait_until="load")
         page.wait_for_selector("#search-results li, ul.search li", timeout=20_000)
+        hrefs = page.eval_on_selector_all(
+            "#search-results li a, ul.search li a", "els => els.map(e => e.href)"
+        )
+        if expected and not any(expected in href for href in hrefs):
+            return [f"search.html?q={term}: no result on {expected} among {hrefs[:5]}"]
         return []
     except Exception as exc:  # noqa: BLE001 (a timeout is the finding)
-        return [f"search.html?q={SEARCH_TERM}: no result ({type(exc).__name__})"]
+        return [f"search.html?q={term}: no result ({type(exc).__name__})"]
     finally:
         page.close()
+
+
+def search_problems(browser, site: Path, term: str, expected: str) -> list[str]:
+    """Serve ``site`` and search it for ``term``; problems if no result links to the page ``expected``."""
+    with serve(site) as base:
+        context = browser.new_context()
+        try:
+            return _check_search(context, base, term, expected)
+        finally:
+            context.close()
 
 
 def _screenshot(page, path: Path, near: str | None = None) -> None:

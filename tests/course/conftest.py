@@ -1,5 +1,5 @@
-"""Course runs: every chapter and exercise set executed (their copies feed the site) and the exercise sets
-graded by nbgrader. Minutes, not seconds: they run only when selected (``pytest -m course tests/course``,
+"""Course runs: the exercise sets graded by nbgrader (nbval runs the notebooks themselves, in
+``make test-course``). Minutes, not seconds: they run only when selected (``pytest -m course tests/course``,
 ``make test-course``)."""
 
 from __future__ import annotations

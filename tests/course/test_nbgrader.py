@@ -2,8 +2,9 @@
 generate_assignment turns every set into our student version (exercises/), the autograder gives a solved
 copy full marks on every test cell, and fails them on the unfinished student version.
 
-The solved copies are the solutions themselves, so this also runs every solution notebook once (it
-replaces nbval on solutions/): an error output anywhere in a graded copy fails the test."""
+The solved copies are the solutions themselves, so nbgrader's autograder runs every solution notebook
+(nbval, in `make test-course`, has run them once already): an error output anywhere in a graded copy
+fails the test."""
 
 from __future__ import annotations
 
