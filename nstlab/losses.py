@@ -448,6 +448,11 @@ def block_gram_loss(Fx: Tensor, blocks: Tensor, normalize: str = "n") -> Tensor:
     memory O(C B) instead of O(C^2). Summed over the batch.
     """
     Mx, _ = as_matrices(Fx, "Fx")
+    if blocks.ndim < 3 or blocks.shape[-1] != blocks.shape[-2]:
+        raise ValueError(
+            f"blocks must be the style's (K, B, B) stack of diagonal blocks, as made by "
+            f"stats.block_diag_gram(Fs, B), got shape {tuple(blocks.shape)}"
+        )
     B = blocks.shape[-1]
     if blocks.shape[-3] != -(-Mx.shape[-2] // B):
         raise ValueError(

@@ -271,7 +271,8 @@ def test_api_pages_cover_every_public_module_and_chapter_names_link_to_them():
     pages = build_site.api_pages(modules)
     assert set(pages) == {"api/index.md", *(f"api/nstlab.{m}.md" for m in modules)}
     assert all(f"automodule:: nstlab.{m}" in pages[f"api/nstlab.{m}.md"] for m in modules)
-    text = '`stats.gram(F, normalize="cn")`, `decoders.stylize_fast`, `x.shape`, [`stats.gram`](a.md), ``stats.gram``'
+    text = '`stats.gram(F, normalize="cn")`, `decoders.stylize_fast`, `x.shape`, [`stats.gram`](a.md), '
+    text += "``stats.gram``"
     linked = build_site.api_links(text, modules)
     assert linked.startswith('{py:obj}`stats.gram(F, normalize="cn") <nstlab.stats.gram>`')
     assert "{py:obj}`decoders.stylize_fast <nstlab.decoders.stylize_fast>`" in linked

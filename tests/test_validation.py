@@ -10,7 +10,6 @@ TypeError from an operator).
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 import traceback
@@ -21,8 +20,9 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from seeded import tensor_functions
 
-from nstlab import backbones, images, losses, optimize, stats, transforms, validation
+from nstlab import backbones, images, losses, optimize, stats
 
 NSTLAB = str(Path(optimize.__file__).parent)
 SETTINGS = settings(
@@ -108,22 +108,6 @@ numbers = st.one_of(
 # ----------------------------------------------------------------------------------------------------
 # stats, transforms, losses: tensors in, tensors out
 # ----------------------------------------------------------------------------------------------------
-
-
-def tensor_functions(n_tensors: int) -> dict[str, object]:
-    """The public functions of ``stats``, ``transforms`` and ``losses`` (their ``__all__``) whose required
-    parameters are ``n_tensors`` tensors: a new one is fuzzed without being listed here."""
-    found = {}
-    for mod in (stats, transforms, losses):
-        for name in mod.__all__:
-            fn = getattr(mod, name)
-            if inspect.isclass(fn) or not callable(fn):
-                continue
-            hints = validation.type_hints(inspect.unwrap(fn))
-            required = [p for p in inspect.signature(fn).parameters.values() if p.default is p.empty]
-            if len(required) == n_tensors and all(hints.get(p.name) is torch.Tensor for p in required):
-                found[f"{mod.__name__.split('.')[-1]}.{name}"] = fn
-    return found
 
 
 ONE_ARG = tensor_functions(1)
