@@ -203,6 +203,16 @@ class StyleLoss:
     A ``stochastic`` loss (random directions or positions) takes the randomness as a third argument,
     ``compare(Fx, target, generator)``; the caller makes it per call (``make_generator(seed, step)``),
     so targets hold no random state: a call is reproducible and copies of an objective agree.
+
+    The contract every registered loss keeps (``tests/test_losses.py`` checks each entry of
+    :data:`STYLE_LOSSES` against it, so a new one is tested by being registered):
+
+    - the loss of an all-zero feature map is a finite number > 0 (``stylize`` divides by it);
+    - the style compared with its own target gives about 0 (below 1e-6 of the all-zero loss);
+    - ``Fx`` may have a different number of positions than the style (another image size);
+    - the value is a scalar with a finite, non-zero gradient with respect to ``Fx``;
+    - float32 inputs give a float32 loss within 1e-3 (relative) of float64;
+    - the same ``(seed, step)`` gives the same value, stochastic or not.
     """
 
     name: str

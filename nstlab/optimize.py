@@ -34,7 +34,7 @@ import numbers
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import torch
@@ -60,6 +60,7 @@ from .validation import (
 )
 
 __all__ = [
+    "SettingsOptions",
     "StylizeResult",
     "check_weight",
     "check_steps",
@@ -163,7 +164,8 @@ class Settings:
     """What the optimization entry points share; each takes these as keyword arguments (or ``settings=``).
 
     Objective: ``backbone`` (name or :class:`~nstlab.backbones.Backbone`), ``content_layers`` and
-    ``style_layers`` (names or ``{name: weight}``; weights are normalized to sum 1), ``content_weight``
+    ``style_layers`` (names or ``{name: weight}``; kept as ``{name: weight}`` with the weights normalized to
+sum 1), ``content_weight``
     (alpha), ``style_weight`` (beta), ``tv_weight`` (gamma), ``luminance_floor`` and ``edge_floor``
     (see :class:`Objective`; None switches one off), ``style_loss`` (a name of
     ``losses.STYLE_LOSSES`` or a :class:`~nstlab.losses.StyleLoss`), ``seed`` (noise init and the draws
@@ -195,8 +197,8 @@ class Settings:
         check_fields(self)
         if isinstance(self.backbone, str):
             validation.check_choice(self.backbone, BACKBONES, "backbone")
-        _normalized(self.content_layers, "content_layers")
-        _normalized(self.style_layers, "style_layers")
+        for name in ("content_layers", "style_layers"):  # kept normalized: Objective takes them as they are
+            object.__setattr__(self, name, _normalized(getattr(self, name), name))
         losses.get_style_loss(self.style_loss)
         check_optimizer(self.optimizer, self.lr)
 
@@ -237,6 +239,31 @@ class Settings:
         """The keyword arguments of :func:`run` that these settings fix."""
         names = ("optimizer", "lr", "max_step", "progress", "callback", "callback_every")
         return {n: getattr(self, n) for n in names}
+
+
+class SettingsOptions(TypedDict, total=False):
+    """The shared :class:`Settings` as the keyword arguments of :func:`stylize`, :func:`invert` and
+    :func:`nstlab.video.stylize_video` (what an editor shows for their ``**options``); each keyword is
+    checked against its type here before the work starts (``tests/test_optimize.py`` keeps this list equal
+    to the fields of :class:`Settings`)."""
+
+    backbone: str | Backbone
+    content_layers: Sequence[str] | Mapping[str, float]
+    style_layers: Sequence[str] | Mapping[str, float]
+    content_weight: NonNegativeFloat
+    style_weight: NonNegativeFloat
+    tv_weight: NonNegativeFloat
+    luminance_floor: Correlation | None
+    edge_floor: Correlation | None
+    style_loss: str | losses.StyleLoss
+    seed: NonNegativeInt
+    optimizer: str
+    lr: PositiveFloat | None
+    max_step: PositiveFloat | None
+    steps: PositiveInt | Sequence[int] | None
+    progress: bool
+    callback: Callback | None
+    callback_every: PositiveInt
 
 
 @checked
@@ -616,7 +643,7 @@ def stylize(
     pyramid: Sequence[int] | None = None,
     pyramid_tol: float | None = None,
     settings: Settings | None = None,
-    **options: Any,
+    **options: Unpack[SettingsOptions],
 ) -> StylizeResult:
     """Stylize ``content`` with ``style`` by optimizing the pixels (Gatys et al. 2016).
 
@@ -863,7 +890,7 @@ def invert(
     *,
     init: str | Tensor = "noise",
     settings: Settings | None = None,
-    **options: Any,
+    **options: Unpack[SettingsOptions],
 ) -> StylizeResult:
     """Invert feature maps into a picture (Mahendran & Vedaldi 2015, "Understanding Deep Image
     Representations by Inverting Them"): find the (1, 3, H, W) image x, ``shape`` = (H, W), that minimizes

@@ -488,11 +488,25 @@ class _Plan:
     checks: dict[str, tuple[Checker, inspect._ParameterKind]]
 
 
+def _keywords(options: type) -> Checker:
+    """``**options: Unpack[TD]``: each keyword checked against its entry of the TypedDict ``TD``; a keyword
+    TD does not name passes through (the function says what it takes)."""
+    checks = {k: checker(v) for k, v in typing.get_type_hints(options, include_extras=True).items()}
+
+    def check(value: Any, name: str) -> Any:
+        c = checks.get(name)
+        return c(value, name) if c is not None else value
+
+    return check
+
+
 def _plan(fn: Callable[..., Any]) -> _Plan:
     hints, sig = type_hints(fn), inspect.signature(fn)
     checks = {}
     for p in sig.parameters.values():
-        c = checker(hints.get(p.name, Any))
+        hint = hints.get(p.name, Any)
+        unpacked = p.kind is inspect.Parameter.VAR_KEYWORD and get_origin(hint) is typing.Unpack
+        c = _keywords(get_args(hint)[0]) if unpacked else checker(hint)
         if c is not None and p.name not in ("self", "cls"):
             checks[p.name] = (c, p.kind)
     return _Plan(sig, checks)

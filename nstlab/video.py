@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Unpack
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from tqdm.auto import tqdm
 
 from . import color, images
 from .budget import budget
-from .optimize import Objective, Settings, resolve_settings, run
+from .optimize import Objective, Settings, SettingsOptions, resolve_settings, run
 from .validation import (
     ImageSide,
     NonNegativeFloat,
@@ -315,7 +316,7 @@ def stylize_video(
     style_size: ImageSide | None = None,
     first_steps: PositiveInt | None = None,
     settings: Settings | None = None,
-    **options,
+    **options: Unpack[SettingsOptions],
 ) -> VideoResult:
     """Stylize a sequence of frames (1, 3, H, W) with Gatys' objective (``optimize.Objective`` and
     ``optimize.run``, as ``optimize.stylize``).

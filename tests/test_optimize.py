@@ -404,3 +404,27 @@ def test_spatial_control_with_another_style_loss_names_the_option_passed(option)
     kw = dict(size=32, steps=1, backbone="random-vgg16", progress=False, style_loss="ot1d")
     with pytest.raises(ValueError, match=rf"^{option}: spatial control works with the Gram style loss only"):
         optimize.stylize("chelsea", "waves", **{option: value}, **kw)
+
+
+def test_the_typed_options_are_the_settings_fields():
+    """``**options`` of stylize, invert and stylize_video is typed by SettingsOptions: the same names and
+    types as Settings, so an editor shows every option and each is checked before the work starts."""
+    import dataclasses
+    import typing
+
+    from nstlab import validation, video
+
+    options = typing.get_type_hints(optimize.SettingsOptions, include_extras=True)
+    fields = validation.type_hints_of_class(optimize.Settings)
+    assert list(options) == [f.name for f in dataclasses.fields(optimize.Settings)]
+    assert all(options[name] == fields[name] for name in options)
+    for fn in (optimize.stylize, optimize.invert, video.stylize_video):
+        hint = validation.type_hints(fn)["options"]
+        assert typing.get_origin(hint) is typing.Unpack and typing.get_args(hint) == (optimize.SettingsOptions,)
+    with pytest.raises(ValueError, match="^tv_weight must be"):
+        optimize.stylize("chelsea", "strokes", tv_weight=-1.0)
+
+
+def test_settings_keep_the_layer_weights_normalized():
+    s = optimize.Settings(style_layers={"relu1_1": 3.0, "relu2_1": 1.0}, content_layers=["relu4_2"])
+    assert s.style_layers == {"relu1_1": 0.75, "relu2_1": 0.25} and s.content_layers == {"relu4_2": 1.0}
