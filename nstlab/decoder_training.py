@@ -332,7 +332,7 @@ def _style_loss(
     scale: dict[str, float],
 ) -> Tensor:
     """sum_i [mean (mu_i(g(t)) - mu_i(s))^2 + mean (sigma_i(g(t)) - sigma_i(s))^2] / scale_i^2 over the
-    first n samples (Huang & Belongie 2017, eq. 12)."""
+    first n samples (Huang & Belongie 2017, eq. 13, with squared norms)."""
     total = next(iter(feats.values())).new_zeros(())
     for name, F in feats.items():
         mu, sd = mean_std(F[:n], eps=EPS)
@@ -359,7 +359,8 @@ def decoder_loss(
     the last n_reconstruct are reconstruction samples, t = f(c).
 
     L_c = mean (f(g(t)) - t)^2 over all samples; L_s = sum_i mean (mu_i(g(t)) - mu_i(s))^2 +
-    mean (sigma_i(g(t)) - sigma_i(s))^2 over the style samples (Huang & Belongie 2017, eq. 11-12);
+    mean (sigma_i(g(t)) - sigma_i(s))^2 over the style samples (Huang & Belongie 2017, eqs. 11-13, with
+    squared norms);
     L_p = mean (g(f(c)) - c)^2 over the reconstruction samples (the pixel loss of Li et al. 2017's
     decoders). Features are divided by each layer's mean activation ``scale`` (:attr:`StyleBank.scale`).
     total = feature_weight L_c + style_weight L_s + pixel_weight L_p. With no style samples and

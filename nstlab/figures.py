@@ -145,9 +145,10 @@ def wct_rank_one(n: Points = 200, seed: NonNegativeInt = 0) -> Figure:
     ellipse. Its best rank-one approximation (Eckart-Young) is the segment along the style's long axis.
     Panels, each with the style's 2-sigma ellipse and the output (points and its 2-sigma segment):
     ``subspace="content"`` (the library's default: the output stays on the content's line, with the style's
-    variance along that line, P S_s P), ``"style"`` (Li et al.'s code: on the style's long axis but with
-    only part of its variance) and ``"aligned"`` (rotated onto the long axis first: the Eckart-Young
-    optimum). Titles give the relative Frobenius error of the output covariance to the style's.
+    variance along that line, P S_s P), ``"style"`` (Li et al.'s code: the style's full square root, which
+    turns the line toward the style's long axis but not onto it) and ``"aligned"`` (rotated onto the long
+    axis first: the Eckart-Young optimum). Titles give the relative Frobenius error of the output
+    covariance to the style's.
     """
     gen = torch.Generator().manual_seed(seed)
     t = torch.randn(n, generator=gen, dtype=torch.float64)

@@ -272,7 +272,7 @@ def mean_std_loss(X: Tensor, Y: Tensor, eps: float = 1e-5) -> Tensor:
     """L_S = sum_c (mu_c(X) - mu_c(Y))^2 + (sigma_c(X) - sigma_c(Y))^2, per-channel moments over positions.
 
     The statistics AdaIN matches (Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time with
-    Adaptive Instance Normalization", eq. 12, here with squared norms). It is also the sum over channels
+    Adaptive Instance Normalization", eq. 13, here with squared norms). It is also the sum over channels
     of W2^2 between the 1-D Gaussians N(mu_c, sigma_c^2). sigma = sqrt(population variance + eps) as in
     :func:`nstlab.stats.mean_std` (eps >= 0; eps > 0 keeps the gradient finite on a constant channel).
     Needs N >= 2 positions on both sides.

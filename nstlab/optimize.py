@@ -164,13 +164,12 @@ class Settings:
     """What the optimization entry points share; each takes these as keyword arguments (or ``settings=``).
 
     Objective: ``backbone`` (name or :class:`~nstlab.backbones.Backbone`), ``content_layers`` and
-    ``style_layers`` (names or ``{name: weight}``; kept as ``{name: weight}`` with the weights normalized to
-sum 1), ``content_weight``
-    (alpha), ``style_weight`` (beta), ``tv_weight`` (gamma), ``luminance_floor`` and ``edge_floor``
-    (see :class:`Objective`; None switches one off), ``style_loss`` (a name of
-    ``losses.STYLE_LOSSES`` or a :class:`~nstlab.losses.StyleLoss`), ``seed`` (noise init and the draws
-    of stochastic style losses). Loop (see :func:`run`): ``optimizer`` ("lbfgs" or "adam"), ``lr``
-    (None: 1.0 for L-BFGS, 0.02 for Adam), ``max_step`` (largest move of a pixel per step, None: no
+    ``style_layers`` (names or ``{name: weight}``; kept as ``{name: weight}`` with the weights normalized
+    to sum 1), ``content_weight`` (alpha), ``style_weight`` (beta), ``tv_weight`` (gamma),
+    ``luminance_floor`` and ``edge_floor`` (see :class:`Objective`; None switches one off), ``style_loss``
+    (a name of ``losses.STYLE_LOSSES`` or a :class:`~nstlab.losses.StyleLoss`), ``seed`` (noise init and
+    the draws of stochastic style losses). Loop (see :func:`run`): ``optimizer`` ("lbfgs" or "adam"),
+    ``lr`` (None: 1.0 for L-BFGS, 0.02 for Adam), ``max_step`` (largest move of a pixel per step, None: no
     limit), ``steps`` (None: the budget's), ``progress`` (a tqdm bar), ``callback(step, image, record)``
     every ``callback_every`` steps.
     """

@@ -323,17 +323,20 @@ def _procrustes_rotation(E_s: Tensor, E_c: Tensor, m: Tensor) -> Tensor:
 def _style_subspace_map(
     Mc: Tensor, Ms: Tensor, eps: float, rank_tol: float | None, method: str, aligned: bool
 ) -> AffineMap:
-    """WCT colored with the style's own top-m eigenpairs (Li et al.'s truncation), m = min(kept content,
-    kept style directions); ``aligned`` first rotates the content's top-m eigenspace onto the style's."""
+    """WCT colored with the style's own eigenpairs. Not ``aligned``: Li et al.'s code (``feature_wct``),
+    whitening on the content's kept directions and coloring on the style's kept directions, each side's
+    count found on its own. ``aligned``: both sides on their top m = min(kept content, kept style)
+    directions, the content's top-m eigenspace first rotated onto the style's."""
     mu_c, Sc = moments64(Mc)
     mu_s, Ss = moments64(Ms)
     E, keep, w = _inverse_sqrt_parts(Sc, eps, rank_tol, Mc.shape[-1], Mc.dtype, method)
     lam_s, E_s = sym_eig(Ss, method)
     keep_s = kept_directions(lam_s, rank_tol, Ms.shape[-1], Ms.dtype)
-    m = torch.minimum(keep.sum(-1), keep_s.sum(-1))  # the same count on both sides, as in their code
-    top = torch.arange(lam_s.shape[-1], device=lam_s.device) < m.unsqueeze(-1)
-    W = (E * torch.where(top, w, 0.0).unsqueeze(-2)) @ E.transpose(-1, -2)
-    R = (E_s * torch.where(top, lam_s.clamp_min(0).sqrt(), 0.0).unsqueeze(-2)) @ E_s.transpose(-1, -2)
+    if aligned:
+        m = torch.minimum(keep.sum(-1), keep_s.sum(-1))
+        keep = keep_s = torch.arange(lam_s.shape[-1], device=lam_s.device) < m.unsqueeze(-1)
+    W = (E * torch.where(keep, w, 0.0).unsqueeze(-2)) @ E.transpose(-1, -2)
+    R = (E_s * torch.where(keep_s, lam_s.clamp_min(0).sqrt(), 0.0).unsqueeze(-2)) @ E_s.transpose(-1, -2)
     if aligned:
         R = R @ _procrustes_rotation(E_s, E, m)
     return AffineMap(R @ W, mu_c, mu_s)
@@ -409,13 +412,17 @@ def wct(
       stays in that subspace: the content's signal is not moved to other channel directions, and with
       dead channels (but N > C) the output matches the style exactly on every live channel. It is not
       the closest to S_s: see ``"aligned"``.
-    - ``"style"``: the truncation of Li et al.'s code (``feature_wct``): whiten on the content's top m
-      and color with the style's own top-m eigenpairs, E_s,m diag(sqrt(lam_s,m)) E_s,m^T,
-      m = min(kept content, kept style directions). Output covariance S_s,m^{1/2} P S_s,m^{1/2}.
-    - ``"aligned"``: as ``"style"``, after rotating the content's top-m eigenspace onto the style's with
-      the rotation closest to the identity (orthogonal Procrustes). Output covariance S_s,m = E_s,m
-      diag(lam_s,m) E_s,m^T (for eps -> 0), the best rank-m approximation of S_s (Eckart & Young 1936): the
-      closest any map of the content can come. The rotation pairs content and style directions by the
+    - ``"style"``: the truncation of Li et al.'s code (``feature_wct`` in their Torch implementation):
+      whiten on the content's k_c kept directions and color with the style's own k_s kept eigenpairs,
+      E_s,ks diag(sqrt(lam_s,ks)) E_s,ks^T, each count found on its own side (their threshold is an
+      absolute 1e-5; here the same relative ``rank_tol`` as for the content). Output covariance
+      S_s,ks^{1/2} P S_s,ks^{1/2}: for a style of full numerical rank, S_s^{1/2} P S_s^{1/2}, what eps*I
+      alone gives.
+    - ``"aligned"``: whiten and color on the top m = min(kept content, kept style) directions of each
+      side, after rotating the content's top-m eigenspace onto the style's with the rotation closest to
+      the identity (orthogonal Procrustes). Output covariance S_s,m = E_s,m diag(lam_s,m) E_s,m^T (for
+      eps -> 0), the best rank-m approximation of S_s (Eckart & Young 1936): the closest any map of the
+      content can come. The rotation pairs content and style directions by the
       order of their eigenvalues, so the content's signal can land in channels that mean something else
       (chapter 06 shows a picture that loses its content this way).
 

@@ -420,7 +420,8 @@ def test_the_typed_options_are_the_settings_fields():
     assert all(options[name] == fields[name] for name in options)
     for fn in (optimize.stylize, optimize.invert, video.stylize_video):
         hint = validation.type_hints(fn)["options"]
-        assert typing.get_origin(hint) is typing.Unpack and typing.get_args(hint) == (optimize.SettingsOptions,)
+        assert typing.get_origin(hint) is typing.Unpack
+        assert typing.get_args(hint) == (optimize.SettingsOptions,)
     with pytest.raises(ValueError, match="^tv_weight must be"):
         optimize.stylize("chelsea", "strokes", tv_weight=-1.0)
 

@@ -47,37 +47,37 @@ def _coloring_errors(style_positions: int) -> tuple[dict[str, float], float, flo
     return errors, bound, share
 
 
-def test_order_of_the_four_colorings_depends_on_the_style_spectrum():
-    """notebooks/06_wct.ipynb, "Four ways to color when N < C" (the table after the four colorings on random
-    data), notebooks/source_digest.md footnote 18 and solutions/07_wct.ipynb (the answer on the colorings):
-    the numbers of the table, and the order that changes with the spectrum (the default is the worst only
-    for the decaying spectrum of 52 positions)."""
-    table = {  # style positions: (top-19 share, aligned, eps only, default, Li et al.)
-        52: (0.90, 0.311, 0.754, 0.895, 0.756),
-        500: (0.57, 0.657, 0.828, 0.858, 0.864),
-        2000: (0.43, 0.753, 0.832, 0.840, 0.893),
+def test_order_of_the_four_colorings_and_its_gaps():
+    """notebooks/06_wct.ipynb, "Going further (optional): four ways to color when N < C" (the table after
+    the colorings on random data) and solutions/07_wct.ipynb (the answer on the colorings): the numbers of
+    the table; Li et al.'s code colors like eps*I alone (the style has full numerical rank, or nearly);
+    the default is the worst of the four on every spectrum, and the gaps close as the spectrum flattens."""
+    table = {  # style positions: (top-19 share, aligned, eps only, Li et al., default)
+        52: (0.90, 0.311, 0.754, 0.754, 0.895),
+        500: (0.57, 0.657, 0.828, 0.828, 0.858),
+        2000: (0.43, 0.753, 0.832, 0.832, 0.840),
     }
-    orders = {}
+    gaps = []
     for n, (share_text, *errors_text) in table.items():
         errors, bound, share = _coloring_errors(n)
         assert share == pytest.approx(share_text, abs=0.005)
         assert errors["aligned"] == pytest.approx(bound, abs=1e-8)  # the aligned map reaches the bound
-        measured = [errors[name] for name in ("aligned", "eps only", "default", "Li et al.")]
+        measured = [errors[name] for name in ("aligned", "eps only", "Li et al.", "default")]
         assert measured == pytest.approx(errors_text, abs=0.0005)
-        orders[n] = sorted(errors, key=errors.get)
-    assert orders[52] == ["aligned", "eps only", "Li et al.", "default"]  # the default is the worst
-    assert orders[500] == orders[2000] == ["aligned", "eps only", "default", "Li et al."]
-    assert orders[52] != orders[2000]  # false: "the order does not depend on the spectrum"
+        assert errors["aligned"] < errors["Li et al."] < errors["default"]
+        gaps.append(errors["default"] - errors["aligned"])
+    assert gaps == sorted(gaps, reverse=True)  # the gaps close as the spectrum flattens
     assert 19 / 64 == pytest.approx(0.30, abs=0.005)  # a flat spectrum's share in any 19 directions
 
 
-def test_li_et_al_output_covariance_uses_the_truncated_style_covariance():
-    """notebooks/source_digest.md footnote 18 and notebooks/06_wct.ipynb, the table of "Four ways to color":
-    Li et al.'s coloring (subspace="style") gives the output covariance S_{s,k}^{1/2} P S_{s,k}^{1/2}, with
-    S_{s,k} the style covariance truncated to its top k eigenpairs, not S_s^{1/2} P S_s^{1/2}."""
+def test_li_et_al_color_with_the_style_on_its_own_numerical_rank():
+    """notebooks/source_digest.md footnote 18 and notebooks/06_wct.ipynb, the table of the colorings: Li et
+    al.'s coloring (subspace="style", their feature_wct: each side's rank found on its own) gives the output
+    covariance S_s^{1/2} P S_s^{1/2} for a style of full rank, not S_{s,k}^{1/2} P S_{s,k}^{1/2} with the
+    style truncated to the content's rank k."""
     gen = torch.Generator().manual_seed(1)
     Xc = torch.randn(64, 20, generator=gen, dtype=torch.float64)
-    Xs = torch.randn(64, 52, generator=gen, dtype=torch.float64)
+    Xs = torch.randn(64, 500, generator=gen, dtype=torch.float64)
     S_c, S_s = stats.covariance(Xc), stats.covariance(Xs)
     k = 19
     lam_c, E_c = torch.linalg.eigh(S_c)
@@ -87,8 +87,8 @@ def test_li_et_al_output_covariance_uses_the_truncated_style_covariance():
     root_full = E_s @ torch.diag(lam_s.clamp_min(0).sqrt()) @ E_s.T
     A = transforms.wct_matrix(Xc, style=Xs, eps=0.0, subspace="style").A[0]
     out = A @ S_c @ A.T
-    assert float((out - root_k @ P @ root_k).norm() / out.norm()) < 1e-12
-    assert float((out - root_full @ P @ root_full).norm() / out.norm()) > 0.1
+    assert float((out - root_full @ P @ root_full).norm() / out.norm()) < 1e-10
+    assert float((out - root_k @ P @ root_k).norm() / out.norm()) > 0.1
 
 
 def _with_covariance(S: torch.Tensor, gen: torch.Generator, n: int = 400) -> torch.Tensor:
@@ -228,7 +228,7 @@ def test_adain_reaches_the_style_distribution_within_a_location_scale_family():
 def test_mean_std_loss_is_a_squared_variant_of_the_adain_papers_loss():
     """notebooks/05_adain_and_entropy.ipynb (the prediction on sqrt(L_S)), notebooks/10_fast_feedforward.ipynb
     ("The decoders", "Training the adain pair") and solutions/12_fast_transfer.ipynb, task 3: the course's
-    L_S is ||d mu||^2 + ||d sigma||^2, while Huang & Belongie's eq. 12 adds the unsquared norms."""
+    L_S is ||d mu||^2 + ||d sigma||^2, while Huang & Belongie's eq. 13 adds the unsquared norms."""
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(4, 50, generator=gen, dtype=torch.float64)
     Y = 2 + 3 * torch.randn(4, 50, generator=gen, dtype=torch.float64)

@@ -7,7 +7,7 @@ Huang & Belongie 2017, "Arbitrary Style Transfer in Real-time with Adaptive Inst
 - out = g(t), t = alpha AdaIN(f(c), f(s)) + (1 - alpha) f(c) (the content-style trade-off, sec. 7);
 - the decoder g is trained, the encoder f fixed, on L = L_c + lambda L_s with L_c = mean (f(g(t)) - t)^2
   and L_s = sum_i mean (mu(phi_i(g(t))) - mu(phi_i(s)))^2 + mean (sigma(phi_i(g(t))) - sigma(phi_i(s)))^2
-  (eq. 11-12), phi_i the encoder's layers, squared norms as means over entries, Adam.
+  (eqs. 11-13, with squared norms), phi_i the encoder's layers, squared norms as means over entries, Adam.
 
 The checks run the student's code on a tiny seeded encoder (two 3x3 convolutions with ReLU and a 2x2
 average pooling, :func:`tiny_encoder`) and decoder (:func:`tiny_decoder`) in float64, so that a training
