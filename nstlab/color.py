@@ -18,7 +18,8 @@ picture that comes out. ``optimize.stylize`` and ``decoders.stylize_fast`` both 
   gray content Y_c is stylized with the gray style Y_s'; the result's luminance is put back together with
   the content's I and Q. The content's colours are kept exactly (up to clamping to [0, 1]); only
   lightness carries the style.
-- ``"histogram"`` (colour histogram matching, sec. 5.2): before the transfer the style's colours are moved
+- ``"moments"`` (what Gatys et al. call colour histogram matching, sec. 5.2; it matches the colours' first
+  two moments, not their histograms): before the transfer the style's colours are moved
   to the content's by the linear map x -> mu_c + A (x - mu_s) with A S_s A = S_c (mean and 3x3 covariance
   of the RGB pixels matched; the symmetric Gaussian OT map, :func:`nstlab.transforms.gaussian_ot_map`).
   The style keeps its strokes and texture but now paints in the content's palette.
@@ -55,7 +56,7 @@ __all__ = [
     "rotate_hue",
 ]
 
-PRESERVE_COLOR = (None, "luminance", "histogram")
+PRESERVE_COLOR = (None, "luminance", "moments")
 COLOR_METHODS = ("wct", "adain", "ot")
 
 # Rec. 601 luma weights (ITU-R BT.601-7, sec. 2.5.1): the Y row of YIQ and of PIL's convert("L").
@@ -159,11 +160,16 @@ def check_mode(mode: object) -> str | None:
     if isinstance(mode, bool):
         raise TypeError(
             f"preserve_color={mode!r}: it is a mode now, not a boolean; pass None (off), 'luminance' "
-            "(keep the content's colours exactly) or 'histogram' (the old preserve_color=True: the style "
-            "takes the content's colours first)"
+            "(keep the content's colours exactly) or 'moments' (the old preserve_color=True: the style "
+            "takes the content's colour mean and covariance first)"
+        )
+    if mode == "histogram":
+        raise ValueError(
+            "preserve_color='histogram' is now 'moments': it gives the style the content's colour mean and "
+            "covariance (a linear map), which is not histogram matching"
         )
     if mode not in PRESERVE_COLOR:
-        raise ValueError(f"unknown preserve_color={mode!r}; choose None, 'luminance' or 'histogram'")
+        raise ValueError(f"unknown preserve_color={mode!r}; choose None, 'luminance' or 'moments'")
     return mode
 
 
@@ -177,10 +183,11 @@ def content_in(content: Tensor, mode: str | None) -> Tensor:
 @checked
 def style_in(style: Tensor, content: Tensor, mode: str | None) -> Tensor:
     """The style as it goes into the transfer for ``mode``: its luminance matched to the content's
-    (``"luminance"``), its colours moved to the content's (``"histogram"``), unchanged for None."""
+    (``"luminance"``), its colour mean and covariance moved to the content's (``"moments"``), unchanged
+    for None."""
     if check_mode(mode) == "luminance":
         return match_luminance(style, content).clamp(0, 1)
-    if mode == "histogram":
+    if mode == "moments":
         return color_transfer(style, content, method="ot")
     return style
 

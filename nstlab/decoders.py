@@ -496,8 +496,9 @@ def stylize_fast(
     decoder at its layer (e.g. the adain pair of the checkerboard comparison).
     ``preserve_color`` is one of the modes of :mod:`nstlab.color`, the same as in
     :func:`nstlab.optimize.stylize`: None, ``"luminance"`` (transfer on the luminance, keep the content's
-    colours exactly) or ``"histogram"`` (each style first takes the content's colours, so only the texture
-    is transferred; Gatys et al. 2017 sec. 5, Huang & Belongie sec. 7). Returns (1, 3, H, W) in [0, 1].
+    colours exactly) or ``"moments"`` (each style first takes the content's colour mean and covariance,
+    so only the texture is transferred; Gatys et al. 2017 sec. 5, Huang & Belongie sec. 7). Returns
+    (1, 3, H, W) in [0, 1].
     """
     check_choice(method, METHODS, "method")
     color.check_mode(preserve_color)

@@ -655,7 +655,7 @@ def stylize(
 
     Controls (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer"):
 
-    - ``preserve_color="luminance"`` or ``"histogram"``: keep the content's colours (:mod:`nstlab.color`).
+    - ``preserve_color="luminance"`` or ``"moments"``: keep the content's colours (:mod:`nstlab.color`).
     - ``style_masks``: with a list of styles, one mask (H, W) each in [0, 1] (any resolution of the
       content's aspect): region r gets style r through guided Gram matrices (:mod:`nstlab.masks`). With one
       style, a one-element list limits the style to that region.

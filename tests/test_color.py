@@ -155,10 +155,10 @@ def test_match_luminance_gives_the_style_luminance_the_content_moments():
 def test_check_mode_names_the_modes_and_rejects_the_old_boolean():
     for mode in color.PRESERVE_COLOR:
         assert color.check_mode(mode) == mode
-    with pytest.raises(ValueError, match="choose None, 'luminance' or 'histogram'"):
+    with pytest.raises(ValueError, match="choose None, 'luminance' or 'moments'"):
         color.check_mode("yiq")
     for old in (True, False):
-        with pytest.raises(TypeError, match="not a boolean.*'histogram'"):
+        with pytest.raises(TypeError, match="not a boolean.*'moments'"):
             color.check_mode(old)
 
 
@@ -171,11 +171,16 @@ def test_luminance_mode_keeps_the_content_chroma_exactly():
     torch.testing.assert_close(color.chroma_stats(out), color.chroma_stats(content))
 
 
-def test_histogram_mode_gives_the_style_the_content_palette():
+def test_moments_mode_gives_the_style_the_content_palette():
     content, style = soft_image(40, (0.5, 0.4, 0.3), 0.03), soft_image(41, (0.3, 0.5, 0.6), 0.04)
-    c_in, s_in = color.inputs(content, style, "histogram")
+    c_in, s_in = color.inputs(content, style, "moments")
     assert c_in is content
     # up to the eps = 1e-5 that regularizes the colour covariances (~1e-3 here)
     np.testing.assert_allclose(cov_np(s_in), cov_np(content), rtol=0.03, atol=1e-6)
-    assert color.output(style, content, "histogram") is style
+    assert color.output(style, content, "moments") is style
     assert color.styles_in(content, [style, style], None) == [style, style]
+
+
+def test_the_old_mode_name_says_what_it_became():
+    with pytest.raises(ValueError, match="'histogram' is now 'moments'"):
+        color.check_mode("histogram")
