@@ -12,9 +12,11 @@ import torch
 
 from . import images, weights
 from .backbones import BACKBONES
+from .color import PRESERVE_COLOR
 from .decoder_training import CONTENT_POOLS, SOLVERS, TrainConfig, export_decoder, train_decoder
 from .decoders import LAYERS, VARIANTS
-from .optimize import DEFAULT_STYLE_WEIGHT, stylize
+from .losses import STYLE_LOSSES
+from .optimize import CONTENT_LAYERS, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, STYLE_LAYERS, stylize
 from .validation import checked
 
 __all__ = [
@@ -34,15 +36,32 @@ def _count(text: str) -> int:
     return value
 
 
+def _layers(text: str) -> list[str]:
+    """argparse type: comma-separated layer names (``relu1_1,relu2_1``)."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"give layer names separated by commas, got {text!r}")
+    return names
+
+
 def _stylize(args: argparse.Namespace) -> int:
     output = images.check_output_path(args.output)  # before minutes of optimization, not after
     result = stylize(
         args.content,
         args.style,
-        backbone=args.backbone,
         size=args.size,
+        init=args.init,
+        preserve_color=args.preserve_color,
+        backbone=args.backbone,
         steps=args.steps,
         style_weight=DEFAULT_STYLE_WEIGHT if args.style_weight is None else args.style_weight,
+        content_weight=args.content_weight,
+        tv_weight=args.tv_weight,
+        style_loss=args.style_loss,
+        style_layers=args.style_layers,
+        content_layers=args.content_layers,
+        optimizer=args.optimizer,
+        lr=args.lr,
         seed=args.seed,
         progress=True,
     )
@@ -195,6 +214,30 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--size", type=_count, default=None, help="long side in pixels (default: the budget's)")
     s.add_argument("--steps", type=_count, default=None, help="optimization steps (default: the budget's)")
     s.add_argument("--style-weight", type=float, default=None, help="style weight beta")
+    s.add_argument("--content-weight", type=float, default=1.0, help="content weight alpha (default 1)")
+    s.add_argument("--tv-weight", type=float, default=DEFAULT_TV_WEIGHT, help="total-variation weight gamma")
+    s.add_argument(
+        "--style-loss",
+        default="gram",
+        choices=sorted(STYLE_LOSSES),
+        help="the style statistic matched (default gram; losses.STYLE_LOSSES)",
+    )
+    s.add_argument(
+        "--style-layers",
+        type=_layers,
+        default=list(STYLE_LAYERS),
+        help="comma-separated, e.g. relu1_1,relu2_1",
+    )
+    s.add_argument("--content-layers", type=_layers, default=list(CONTENT_LAYERS), help="comma-separated")
+    s.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"])
+    s.add_argument("--lr", type=float, default=None, help="step size (default: 1 for lbfgs, 0.02 for adam)")
+    s.add_argument("--init", default="content", choices=["content", "noise"], help="starting image")
+    s.add_argument(
+        "--preserve-color",
+        default=None,
+        choices=[m for m in PRESERVE_COLOR if m],
+        help="keep the content's colours: luminance (exactly) or moments (the style takes them first)",
+    )
     s.add_argument("--backbone", default="vgg16-hed", choices=BACKBONES)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_stylize)

@@ -78,6 +78,11 @@ def _stylize_args(tmp_path, **changes):
         ({"--style-weight": "-1"}, "style_weight must be a finite number >= 0"),
         ({"--style-weight": "nan"}, "style_weight must be a finite number"),
         ({"--backbone": "vgg99"}, "invalid choice"),
+        ({"--style-loss": "mmd_poly3"}, "invalid choice: 'mmd_poly3' (choose from 'block_gram'"),
+        ({"--style-layers": "relu9_9"}, "relu9_9"),
+        ({"--tv-weight": "-1"}, "tv_weight must be a finite number >= 0"),
+        ({"--preserve-color": "histogram"}, "invalid choice"),
+        ({"--optimizer": "sgd"}, "invalid choice"),
     ],
 )
 def test_every_user_error_is_one_line_and_a_nonzero_exit(tmp_path, capsys, changes, message):
@@ -160,3 +165,40 @@ def test_an_unexpected_error_is_one_line_unless_debugging(monkeypatch, tmp_path,
     monkeypatch.setenv("NSTLAB_DEBUG", "1")
     with pytest.raises(RuntimeError, match="something deep failed"):
         cli.main(_stylize_args(tmp_path))
+
+
+def test_stylize_takes_the_objective_and_loop_options_from_the_command_line(tmp_path, monkeypatch):
+    """Each option reaches stylize under its own name: the style loss, layers, weights, optimizer, colour."""
+    seen = {}
+
+    def record(content, style, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "stylize", record)
+    extra = {
+        "--style-loss": "sliced_w2",
+        "--style-layers": "relu1_1, relu2_1",
+        "--content-layers": "relu3_1",
+        "--content-weight": "2",
+        "--tv-weight": "0",
+        "--optimizer": "adam",
+        "--lr": "0.05",
+        "--init": "noise",
+        "--preserve-color": "moments",
+    }
+    with pytest.raises(SystemExit):
+        cli.main(_stylize_args(tmp_path, **extra))
+    assert seen["style_loss"] == "sliced_w2" and seen["style_layers"] == ["relu1_1", "relu2_1"]
+    assert (
+        seen["content_layers"] == ["relu3_1"] and seen["content_weight"] == 2.0 and seen["tv_weight"] == 0.0
+    )
+    assert seen["optimizer"] == "adam" and seen["lr"] == 0.05 and seen["init"] == "noise"
+    assert seen["preserve_color"] == "moments"
+
+
+def test_cli_runs_a_registered_style_loss(tmp_path):
+    out = tmp_path / "out.png"
+    assert cli.main(_stylize_args(tmp_path, **{"-o": str(out), "--style-loss": "mean_std"})) == 0
+    with Image.open(out) as im:
+        assert max(im.size) == 32
