@@ -10,7 +10,8 @@ Images and networks
 Statistics and transforms of features
     ``stats`` (Gram matrices, shrinkage, MMD, moments, entropy), ``transforms`` (AdaIN, IN vs BN, WCT,
     the Gaussian OT map), ``color`` (pixel-space colour: luminance, colour transfer and preservation),
-    ``losses`` (content, Gram, OT and MMD style losses, total variation).
+    ``losses`` (content, Gram, OT and MMD style losses, total variation), ``counterexamples`` (pairs of
+    feature sets that one style loss calls equal and another tells apart).
 Style transfer
     ``optimize`` (image-optimization NST: the public loop, ``stylize``, ``invert``), ``masks`` (spatial
     control), ``video`` (flicker-free video), ``stain`` (stain normalization of medical images),

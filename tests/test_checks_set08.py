@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from check_harness import run
 
-from nstlab import checks, losses
+from nstlab import checks, counterexamples, losses
 
 
 def _np(x):
@@ -61,7 +61,7 @@ def test_equal_moments_pair_check(capsys):
 
     good = lambda: (standardize(rng.normal(size=(2, 500))), standardize(rng.uniform(size=(2, 500))))  # noqa: E731
     assert run(checks.check_equal_moments_pair, good, capsys)[0]
-    assert run(checks.check_equal_moments_pair, lambda: losses.equal_moments_pair(300), capsys)[0]
+    assert run(checks.check_equal_moments_pair, lambda: counterexamples.equal_moments_pair(300), capsys)[0]
     X = torch.from_numpy(rng.normal(size=(2, 400)))
     ok, out = run(checks.check_equal_moments_pair, lambda: (X, 2 * X), capsys)
     assert not ok and "L_S" in out and "standardize" in out

@@ -8,7 +8,7 @@ import pytest
 import torch
 from check_harness import run
 
-from nstlab import checks, losses
+from nstlab import checks, counterexamples, losses
 
 
 def _np(x):
@@ -27,7 +27,7 @@ def test_equal_covariance_clouds_check(capsys):
         return whitened_np(rng.uniform(size=(2, n))), whitened_np(rng.normal(size=(2, n)))
 
     assert run(checks.check_equal_covariance_clouds, square_vs_blob, capsys)[0]
-    assert run(checks.check_equal_covariance_clouds, losses.equal_covariance_pair, capsys)[0]
+    assert run(checks.check_equal_covariance_clouds, counterexamples.equal_covariance_pair, capsys)[0]
 
     def unwhitened(n, seed):
         X, Y = square_vs_blob(n, seed)
@@ -75,7 +75,7 @@ def test_sliced_reference_matches_pot():
     """The check's reference, with 2000 unit directions, agrees with POT's Monte Carlo sliced W2."""
     import ot
 
-    X, Y = losses.equal_covariance_pair(300, seed=3)
+    X, Y = counterexamples.equal_covariance_pair(300, seed=3)
     theta = losses.random_directions(2, 2000, torch.Generator().manual_seed(0))
     ours = float(sliced_np(X, Y, theta))
     pot = ot.sliced_wasserstein_distance(_np(X).T, _np(Y).T, n_projections=2000, p=2, seed=0) ** 2

@@ -16,7 +16,7 @@ import scipy.special
 import scipy.stats
 import torch
 
-from nstlab import artifacts, losses, optimize, receptive, stats, transforms
+from nstlab import artifacts, counterexamples, losses, optimize, receptive, stats, transforms
 
 # ---------------------------------------------------------------------------------------- chapter 06 (WCT)
 
@@ -252,7 +252,7 @@ def test_gram_loss_is_the_poly2_mmd_which_sees_second_moments_only():
     Y = 0.5 + torch.randn(8, 200, generator=gen, dtype=torch.float64) ** 2
     gram_loss = float((stats.gram(X) - stats.gram(Y)).pow(2).sum())
     assert float(stats.mmd2(X, Y, kernel="poly2")) == pytest.approx(gram_loss, rel=1e-10)
-    blob, ring = losses.equal_covariance_pair()
+    blob, ring = counterexamples.equal_covariance_pair()
     assert float(stats.mmd2(blob, ring, kernel="poly2")) < 1e-20
     assert float(stats.mmd2(blob, ring, kernel="rbf")) > 1e-3
 
