@@ -427,7 +427,7 @@ def exact_w2(
     about cubically and memory as n_x n_y: practical up to a few thousand positions. ``max_positions``
     keeps that many random positions of each side (drawn from ``torch.Generator().manual_seed(seed)``);
     None uses all. Sees the full geometry of the point clouds: positive for equal covariances with
-    different shapes (:func:`equal_covariance_pair`).
+    different shapes (:func:`nstlab.counterexamples.equal_covariance_pair`).
     """
     MX, MY, batched = as_pair(X, Y)
     if max_positions is not None:

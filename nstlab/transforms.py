@@ -212,9 +212,10 @@ def in_vs_bn(features: Tensor, eps: float = 1e-5) -> NormComparison:
     The spreads are taken over the ``live`` (sample, channel) pairs, whose input variance exceeds 100 eps:
     a constant channel (a dead ReLU) has no contrast to normalize, and IN maps it to 0 with std 0, not 1.
     """
-    if features.ndim != 4 or features.shape[0] < 2:
+    if features.ndim != 4 or features.shape[0] < 2 or features[0, 0].numel() == 0:
         raise ValueError(
-            f"in_vs_bn needs a batch of at least two feature maps (B, C, H, W), got {tuple(features.shape)}"
+            f"in_vs_bn needs a batch of at least two feature maps (B, C, H, W) with H, W >= 1, got "
+            f"{tuple(features.shape)}"
         )
     live = features.flatten(2).var(-1, correction=0) > 100 * eps
     if not bool(live.any()):

@@ -1,6 +1,7 @@
-"""The scaffolding every chapter promises a student (DESIGN.md, "Notebooks"): objectives, prerequisites and
-time at the top, predict-then-run prompts, questions beside every widget, end-of-chapter questions with
-answers in the solutions, working links, and no nbval marker comments in what a student reads."""
+"""The scaffolding every chapter promises a student (CONTRIBUTING.md, "Adding a chapter"): objectives,
+prerequisites and time at the top, predict-then-run prompts, questions beside every widget,
+end-of-chapter questions with answers in the solutions, working links, and no nbval marker comments in
+what a student reads."""
 
 import json
 import re
@@ -152,7 +153,7 @@ TIMES = json.loads((ROOT / "benchmarks" / "chapter_times.json").read_text())
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_time_line_states_the_measured_running_time(path):
     """The running time a chapter states is the one `benchmarks/course.py --write` measured and recorded,
-    and the chapter runs within DESIGN.md's 90 s at the ci budget."""
+    and the chapter runs within the 90 s at the ci budget that CONTRIBUTING.md sets."""
     assert path.name in TIMES, f"{path.name} has no measured time: run benchmarks/course.py {path} --write"
     measured = TIMES[path.name]
     header = cells(path)[1]["text"]

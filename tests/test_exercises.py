@@ -193,3 +193,12 @@ def test_outputs_stripped_and_output_deterministic():
 def test_bad_markers_are_errors(src, phrase):
     with pytest.raises(gen.MarkerError, match=phrase):
         gen.make_exercise(_notebook(nbformat.v4.new_code_cell(src)), "x.ipynb")
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_every_set_is_listed_where_students_look_for_it(name):
+    """The sets' table (exercises/README.md) and the course map of chapter 00 name every set."""
+    assert f"({name}.ipynb)" in (EXERCISES / "README.md").read_text(), f"exercises/README.md lacks {name}"
+    assert f"../exercises/{name}.ipynb" in (ROOT / "notebooks" / "00_start_here.ipynb").read_text(), (
+        f"notebooks/00_start_here.ipynb (the course map) lacks {name}"
+    )

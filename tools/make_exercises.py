@@ -152,10 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     args.exercises.mkdir(parents=True, exist_ok=True)
     for path, text in generate(args.solutions, args.exercises).items():
-        changed = not path.exists() or path.read_text(encoding="utf-8") != text
-        if changed:
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-        print(f"{'wrote' if changed else 'unchanged'} {path.relative_to(args.exercises.parent)}")
+            print(f"wrote {path.relative_to(args.exercises.parent)}")
     return 0
 
 
