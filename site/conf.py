@@ -9,6 +9,7 @@ package ``mathjax`` copied into ``_static/mathjax``: the site makes no request t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,11 @@ copyright = "the nstlab authors, MIT license"
 extensions = ["myst_nb", "sphinx.ext.autodoc"]
 autodoc_default_options = {"members": True, "undoc-members": True, "member-order": "bysource"}
 autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
+# the checked aliases by name (``Fraction``, not ``Annotated[float, Range(0, 1)]``); annotations are strings
+_ALIASES = ("ImageTensor", "AnyTensor", "PositiveInt", "NonNegativeInt", "ImageSide", "PositiveFloat")
+_ALIASES += ("NonNegativeFloat", "Fraction", "Correlation", "ImageSource")
+autodoc_type_aliases = {name: name for name in _ALIASES} | {"images.ImageSource": "ImageSource"}
 root_doc = "index"
 exclude_patterns = ["_build", "**/.ipynb_checkpoints", "**/.nstlab_site_removed*"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -82,8 +88,17 @@ def _skip_foreign(app, what, name, obj, skip, options) -> bool | None:
     return True if what == "class" and callable(obj) and not module.startswith("nstlab") else None
 
 
+def _alias_names(app, what, name, obj, options, signature, return_annotation):
+    """Sphinx writes an alias inside a union as ``TypeAliasForwardRef('ImageSide')``: keep the name."""
+    if signature is None:
+        return None
+    forward = re.compile(r"TypeAliasForwardRef\('([^']+)'\)")
+    return forward.sub(r"\1", signature), return_annotation and forward.sub(r"\1", return_annotation)
+
+
 def setup(app) -> None:
     app.connect("autodoc-process-docstring", _plain_bars)
+    app.connect("autodoc-process-signature", _alias_names)
     app.connect("autodoc-skip-member", _skip_foreign)
     app.connect("builder-inited", _check_mathjax)
     app.connect("build-finished", _copy_mathjax)
