@@ -82,7 +82,9 @@ def content_np(Fx, Fc, half=False, by="target", power=1.0):
 
 
 def test_content_loss_check(capsys):
-    assert run(checks.check_content_loss, content_np, capsys)[0]
+    assert run(checks.check_content_loss, lambda Fx, Fc: (Fx - Fc).pow(2).sum() / Fc.pow(2).sum(), capsys)[0]
+    ok, out = run(checks.check_content_loss, content_np, capsys)  # right values, computed outside autograd
+    assert not ok and "no gradient reaches Fx" in out
     expect(
         checks.check_content_loss,
         {
@@ -107,8 +109,23 @@ def gram_np(Fx, Gs, divisor="n", by="target", power=1.0, transpose=False, centre
     return torch.tensor((diff / scale) ** power)
 
 
+def gram_torch(Fx, Gs):
+    F = Fx[0].flatten(1)
+    return (F @ F.T / F.shape[1] - Gs).pow(2).sum() / Gs.pow(2).sum()
+
+
 def test_gram_style_loss_check(capsys):
-    assert run(checks.check_gram_style_loss, gram_np, capsys)[0]
+    assert run(checks.check_gram_style_loss, gram_torch, capsys)[0]
+    ok, out = run(checks.check_gram_style_loss, gram_np, capsys)
+    assert not ok and "no gradient reaches Fx" in out
+
+    def wrong_gradient(Fx, Gs):  # the right value, with the gradient of Fx cut at the Gram matrix
+        F = Fx[0].flatten(1)
+        G = F @ F.T.detach() / F.shape[1]
+        return (G - Gs).pow(2).sum() / Gs.pow(2).sum()
+
+    ok, out = run(checks.check_gram_style_loss, wrong_gradient, capsys)
+    assert not ok and "the gradient with respect to Fx" in out
     expect(
         checks.check_gram_style_loss,
         {
@@ -135,7 +152,10 @@ def tv_np(x, axes=(2, 3), square=True, reduce=np.mean, wrap=False):
 
 
 def test_tv_loss_check(capsys):
-    assert run(checks.check_tv_loss, tv_np, capsys)[0]
+    tv_torch = lambda x: x.diff(dim=2).pow(2).mean() + x.diff(dim=3).pow(2).mean()  # noqa: E731
+    assert run(checks.check_tv_loss, tv_torch, capsys)[0]
+    ok, out = run(checks.check_tv_loss, tv_np, capsys)
+    assert not ok and "no gradient reaches" in out
 
     def isotropic(x):
         a = _np(x)

@@ -8,6 +8,7 @@ prints "not implemented yet", an exception in the student's code is reported in 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +138,51 @@ def call_student(
         return None, say(task, False, raised(err))
 
 
+def _requiring_grad(args: Args, grad_of: Sequence[int]) -> Args:
+    """A copy of ``args`` whose float tensors at the positions ``grad_of`` require a gradient."""
+    return tuple(
+        a.detach().clone().requires_grad_(True) if i in grad_of and isinstance(a, torch.Tensor) else a
+        for i, a in enumerate(clone_args(args))
+    )
+
+
+def gradient_problem(
+    student_fn: Callable[..., Any],
+    reference: Callable[..., Any],
+    args: Args,
+    grad_of: Sequence[int],
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+) -> str | None:
+    """None when the student's result has the reference's gradient with respect to the arguments at the
+    positions ``grad_of``; otherwise what is wrong, in words. Both results are contracted with the same
+    seeded random weights first, so every entry of a non-scalar result is checked."""
+    names = list(inspect.signature(reference).parameters)
+    s_args, r_args = _requiring_grad(args, grad_of), _requiring_grad(args, grad_of)
+    got, expected = student_fn(*s_args), reference(*r_args)
+    weights = torch.rand(expected.shape, generator=torch.Generator().manual_seed(0), dtype=expected.dtype)
+    wrt = [r_args[i] for i in grad_of]
+    ref_grads = torch.autograd.grad((expected * weights).sum(), wrt, allow_unused=True)
+    if not isinstance(got, torch.Tensor) or not got.requires_grad:
+        where = " and ".join(names[i] if i < len(names) else f"argument {i}" for i in grad_of)
+        return (
+            f"the value is right, but no gradient reaches {where} (a float(), .item(), .detach() or numpy "
+            "step cuts it), so an optimizer could not use this loss"
+        )
+    grads = torch.autograd.grad(
+        (got * weights.to(got)).sum(), [s_args[i] for i in grad_of], allow_unused=True
+    )
+    for i, g, e in zip(grad_of, grads, ref_grads, strict=True):
+        name = names[i] if i < len(names) else f"argument {i}"
+        if g is None and e is not None:
+            return f"the value is right, but no gradient reaches {name}"
+        if g is not None and e is not None:
+            problem = difference(g, e, rtol, atol)
+            if problem is not None:
+                return f"the value is right, but the gradient with respect to {name}: {problem}"
+    return None
+
+
 def verdict(
     task: str,
     student_fn: Callable[..., Any],
@@ -146,13 +192,15 @@ def verdict(
     rtol: float = 1e-4,
     atol: float = 1e-6,
     rule: str | None = None,
+    grad_of: Sequence[int] = (),
 ) -> bool:
     """Run ``student_fn`` and ``reference`` on each argument tuple in ``cases``; print, return the verdict.
 
     ``mistakes`` maps a message naming a typical mistake to a function that makes it (or to a list of
     functions: variants of the same mistake); the first one whose output the student's matches is
     reported. ``rule`` (e.g. how ties are decided) is added in brackets to the success line and to a
-    difference that no listed mistake explains.
+    difference that no listed mistake explains. ``grad_of``: positions of the arguments whose gradient
+    must also match the reference's once the values do (a loss that a loop differentiates).
     """
     note = f" ({rule})" if rule else ""
     for args in cases:
@@ -161,6 +209,13 @@ def verdict(
         if stopped is not None:
             return stopped
         problem = difference(got, expected, rtol, atol)
+        if problem is None and grad_of:
+            try:
+                problem = gradient_problem(student_fn, reference, args, grad_of, rtol, atol)
+            except Exception as err:  # the student's code: report, never raise
+                problem = f"the value is right, but differentiating it raised {type(err).__name__}: {err}"
+            if problem is not None:
+                return say(task, False, problem)
         if problem is None:
             continue
         message = named_mistake(got, args, mistakes, rtol, atol)

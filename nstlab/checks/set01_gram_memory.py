@@ -37,7 +37,7 @@ def check_gram(student_fn: Callable[..., Any]) -> bool:
         ),
         "divided by C instead of N: average over the N positions": lambda F: F @ F.T / F.shape[0],
     }
-    return verdict("gram", student_fn, stats.gram, cases, mistakes)
+    return verdict("gram", student_fn, stats.gram, cases, mistakes, grad_of=(0,))
 
 
 def _full_gram(F: torch.Tensor) -> torch.Tensor:

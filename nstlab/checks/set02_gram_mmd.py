@@ -96,4 +96,4 @@ def check_mmd2_poly2(student_fn: Callable[..., Any]) -> bool:
         "over pairs (divide by n_x^2, n_y^2, n_x n_y)": lambda X, Y: (X @ X.T - Y @ Y.T).pow(2).sum(),
     }
     reference = lambda X, Y: stats.mmd2(X, Y, kernel="poly2")  # noqa: E731
-    return verdict("mmd2_poly2", student_fn, reference, cases, mistakes)
+    return verdict("mmd2_poly2", student_fn, reference, cases, mistakes, grad_of=(0,))

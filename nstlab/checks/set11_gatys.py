@@ -136,7 +136,9 @@ def check_content_loss(student_fn: Callable[..., Any]) -> bool:
         (_features(gen, 16, 4, 4, torch.float32), _features(gen, 16, 4, 4, torch.float32)),
         (3 * _features(gen, 9, 3, 8), _features(gen, 9, 3, 8)),
     ]
-    return verdict("content_loss", student_fn, content_loss_reference, cases, _content_loss_mistakes())
+    return verdict(
+        "content_loss", student_fn, content_loss_reference, cases, _content_loss_mistakes(), grad_of=(0,)
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -200,7 +202,9 @@ def check_gram_style_loss(student_fn: Callable[..., Any]) -> bool:
         (_features(gen, 5, 6, 7), target(5, 8, 3)),
         (_features(gen, 12, 3, 5, torch.float32), target(12, 4, 4, torch.float32)),
     ]
-    return verdict("gram_style_loss", student_fn, gram_style_loss_reference, cases, _gram_mistakes())
+    return verdict(
+        "gram_style_loss", student_fn, gram_style_loss_reference, cases, _gram_mistakes(), grad_of=(0,)
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -253,7 +257,7 @@ def check_tv_loss(student_fn: Callable[..., Any]) -> bool:
         (_uniform(gen, 2, 3, 5, 6, dtype=torch.float32),),
         (_uniform(gen, 1, 3, 8, 4) ** 3,),
     ]
-    return verdict("tv_loss", student_fn, losses.total_variation, cases, _tv_mistakes())
+    return verdict("tv_loss", student_fn, losses.total_variation, cases, _tv_mistakes(), grad_of=(0,))
 
 
 # ----------------------------------------------------------------------------------------------------

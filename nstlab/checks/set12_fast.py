@@ -164,7 +164,7 @@ def check_adain_layer(student_fn: Callable[..., Any]) -> bool:
         ),
     }
     reference = lambda c, s, eps: transforms.adain(c, s, eps=eps)  # noqa: E731
-    return verdict("adain", student_fn, reference, _adain_cases(), mistakes, atol=1e-5)
+    return verdict("adain", student_fn, reference, _adain_cases(), mistakes, atol=1e-5, grad_of=(0, 1))
 
 
 # ----------------------------------------------------------------------------------------------------
