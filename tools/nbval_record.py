@@ -31,11 +31,15 @@ except ImportError:  # nbval not installed: the plugin records nothing
 
 @dataclass
 class Record:
-    """One notebook's run so far: its seconds and whether a cell failed."""
+    """One notebook's run so far: its seconds, whether a cell failed, and the cells run (in order)."""
 
     seconds: float = 0.0
     failed: bool = False
-    counts: list[int] = field(default_factory=list)
+    cells_run: list[int] = field(default_factory=list)
+
+
+RECORDS = pytest.StashKey[dict]()
+"""The runs of this pytest session, by notebook (its pytest node id)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,9 +56,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RECORDS] = {}
 
 
-RECORDS = pytest.StashKey[dict]()
-
-
 def _is_cell(item: pytest.Item) -> bool:
     return IPyNbCell is not None and isinstance(item, IPyNbCell)
 
@@ -68,9 +69,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     record.seconds += report.duration
     record.failed |= report.failed
     if call.when == "call" and item.test_outputs is not None:
-        record.counts.append(item.cell_num)
+        record.cells_run.append(item.cell_num)
         item.cell.outputs = list(item.test_outputs)
-        item.cell.execution_count = len(record.counts)
+        item.cell.execution_count = len(record.cells_run)
 
 
 @pytest.hookimpl(trylast=True)
