@@ -13,9 +13,7 @@ MyST-NB (``site/conf.py``) render them to ``build/site`` without executing anyth
 Widgets: a static page has no kernel, so the ipywidgets that a notebook displayed cannot run there. Under
 nbval the picture an ``Output`` widget showed (what ``View`` displayed: the ``update(...)`` figure) is
 already an ordinary output of the cell; the widget itself (the cell's result) becomes a note saying how
-to run it live, and a widget displayed along the way (a progress bar) is dropped. A copy that holds the
-widgets' state (nbclient's ``store_widget_state``) gets the Output widget's picture, a note naming the
-controls' values, and progress bars as one line of text.
+to run it live, and a widget displayed along the way (a progress bar) is dropped.
 
 Published: chapters, exercise sets as students get them, glossary, source digest, the READMEs of
 ``notebooks/`` and ``exercises/``, and ``solutions/answers/*.md`` (the chapters link them). Not
@@ -31,7 +29,6 @@ import posixpath
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -51,9 +48,6 @@ PAGES = (
     "solutions/answers/*.md",
 )
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-TEXT_MODELS = ("HTMLModel", "HTMLMathModel", "LabelModel")
-PROGRESS_MODELS = ("FloatProgressModel", "IntProgressModel")
 MD_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(([^)\s]+)\)")
 URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # inline code naming a module and one of its names, with or without a call: `stats.gram(F, ...)`
@@ -61,8 +55,8 @@ API_NAME = re.compile(
     r"(?<![`{\[])`((?:nstlab\.)?([a-z_]+)\.([A-Za-z_][A-Za-z0-9_]*)(?:\([^`<]*\))?)`(?![`\]])"
 )
 LIVE_NOTE = (  # MyST (site/conf.py renders markdown outputs as MyST): an admonition box
-    ":::{{admonition}} Instructor widget: a still picture\n:class: note\n"
-    "This is the widget's first state{at}. A static page has no Python kernel: to move the controls, open "
+    ":::{admonition} Instructor widget: a still picture\n:class: note\n"
+    "This is the widget's first state. A static page has no Python kernel: to move the controls, open "
     "this chapter in JupyterLab (`make lab`) and run its cells.\n:::"
 )
 
@@ -72,94 +66,21 @@ LIVE_NOTE = (  # MyST (site/conf.py renders markdown outputs as MyST): an admoni
 # ----------------------------------------------------------------------------------------------------
 
 
-def widget_states(nb: nbformat.NotebookNode) -> dict[str, dict]:
-    """model id -> {"model_name", "state", ...} as nbclient stored them in the notebook's metadata."""
-    return nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-
-
-def walk(model_id: str, states: dict[str, dict]) -> Iterator[dict]:
-    """The widget and its descendants (``children``), depth first, each once."""
-    seen: set[str] = set()
-    stack = [model_id]
-    while stack:
-        current = stack.pop()
-        if current in seen or current not in states:
-            continue
-        seen.add(current)
-        model = states[current]
-        yield model
-        children = model.get("state", {}).get("children", [])
-        stack.extend(reversed([c.removeprefix("IPY_MODEL_") for c in children if isinstance(c, str)]))
-
-
-def _format(value: object) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def control_values(model_id: str, states: dict[str, dict]) -> list[str]:
-    """``description = value`` of every control (slider, dropdown, checkbox ...) under a widget."""
-    values = []
-    for model in walk(model_id, states):
-        name, state = model.get("model_name", ""), model.get("state", {})
-        if name in TEXT_MODELS + PROGRESS_MODELS or name == "OutputModel" or not state.get("description"):
-            continue
-        if "_options_labels" in state and state.get("index") is not None:
-            value = state["_options_labels"][state["index"]]
-        elif "value" in state:
-            value = state["value"]
-        else:
-            continue
-        values.append(f"{state['description'].rstrip(':').strip()} = {_format(value)}")
-    return values
-
-
-def _text_line(model_id: str, states: dict[str, dict]) -> str:
-    """A progress bar and its labels as one line of text."""
-    parts = []
-    for model in walk(model_id, states):
-        name, state = model.get("model_name", ""), model.get("state", {})
-        if name in PROGRESS_MODELS and state.get("max"):
-            parts.append(f"{100 * state.get('value', 0) / state['max']:.0f}%")
-        elif name in TEXT_MODELS and state.get("value"):
-            parts.append(str(state["value"]).replace("&nbsp;", " ").strip())
-    return " ".join(p for p in parts if p)
-
-
-def still_outputs(model_id: str, states: dict[str, dict]) -> list[nbformat.NotebookNode]:
-    """What replaces one widget view in a static page: its pictures and a note, or a line of text."""
-    shown = [
-        nbformat.from_dict(copy.deepcopy(out))
-        for model in walk(model_id, states)
-        if model.get("model_name") == "OutputModel"
-        for out in model.get("state", {}).get("outputs", [])
-    ]
-    if shown:
-        values = control_values(model_id, states)
-        at = f" at {', '.join(f'`{v}`' for v in values)}" if values else ""
-        note = nbformat.v4.new_output("display_data", data={"text/markdown": LIVE_NOTE.format(at=at)})
-        return [*shown, note]
-    text = _text_line(model_id, states)
-    return [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")] if text else []
-
-
 def widgets_to_pictures(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` whose widget views are replaced by still outputs, with no widget state left
-    (so no page loads the ipywidgets scripts, which live on a CDN)."""
+    """A copy of ``nb`` without widget views (no page loads the ipywidgets scripts, which live on a CDN):
+    the widget a cell returns becomes :data:`LIVE_NOTE` below its picture, other widgets (progress bars)
+    are dropped."""
     nb = copy.deepcopy(nb)
-    states = widget_states(nb)
+    note = nbformat.v4.new_output("display_data", data={"text/markdown": LIVE_NOTE})
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         outputs = []
         for out in cell.get("outputs", []):
-            view = out.get("data", {}).get(WIDGET_VIEW)
-            if view is None:
+            if WIDGET_VIEW not in out.get("data", {}):
                 outputs.append(out)
-            elif view["model_id"] in states:
-                outputs += still_outputs(view["model_id"], states)
-            elif out.output_type == "execute_result":  # the widget a cell returns: its picture is above
-                note = LIVE_NOTE.format(at="")
-                outputs.append(nbformat.v4.new_output("display_data", data={"text/markdown": note}))
+            elif out.output_type == "execute_result":
+                outputs.append(copy.deepcopy(note))
         cell.outputs = outputs
     nb.metadata.pop("widgets", None)
     return nb

@@ -141,7 +141,9 @@ def call_student(
 def _requiring_grad(args: Args, grad_of: Sequence[int]) -> Args:
     """A copy of ``args`` whose float tensors at the positions ``grad_of`` require a gradient."""
     return tuple(
-        a.detach().clone().requires_grad_(True) if i in grad_of and isinstance(a, torch.Tensor) else a
+        a.detach().clone().requires_grad_(True)
+        if i in grad_of and isinstance(a, torch.Tensor) and a.is_floating_point()
+        else a
         for i, a in enumerate(clone_args(args))
     )
 
