@@ -37,8 +37,9 @@ weights: $(STAMP)
 lab: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
 
-# nbval runs every chapter, exercise set and solution once (lax: a cell that raises fails; tools/nbval_record.py
-# keeps the executed copies, which the site renders); nbgrader grades the solutions.
+# nbval runs every chapter and exercise set twice, as the student gets it (stubs) and from its source
+# (solutions/, answers filled in) (lax: a cell that raises fails; tools/nbval_record.py keeps the executed
+# copies, which the site renders); nbgrader grades the solutions.
 # Without npm (MathJax for the site) a student's machine skips the site and browser tests; CI never does.
 test: setup lint test-lib test-course
 	@if command -v npm >/dev/null || [ -n "$$CI" ]; then \

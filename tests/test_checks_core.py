@@ -90,3 +90,58 @@ def test_a_missing_prediction_shows_the_answer_without_a_verdict(capsys):
     assert checks.prediction(None, "both", "because of Y") is False
     line = capsys.readouterr().out
     assert "none recorded" in line and "'both'" in line and "because of Y" in line and "✘" not in line
+
+
+def _reference_square(x):
+    return x * x
+
+
+def _square_in_place(x):
+    return x.mul_(x)
+
+
+def _square_in_float32(x):
+    return (x * x).float()
+
+
+def test_a_function_that_changes_its_input_in_place_is_named(capsys):
+    """The caller's tensors must come back untouched: x.mul_(x) has the right value and still fails."""
+    x = torch.arange(1.0, 5.0, dtype=torch.float64)
+    assert checks.verdict("square", _square_in_place, _reference_square, [(x,)]) is False
+    out = capsys.readouterr().out
+    assert "changed its argument `x` in place" in out, out
+    assert torch.equal(x, torch.arange(1.0, 5.0, dtype=torch.float64))  # the check ran on a copy
+
+
+def test_keep_dtype_names_a_result_in_another_dtype(capsys):
+    """A task that states "same dtype" rejects a float64 -> float32 result that is right in value."""
+    x = torch.linspace(0, 1, 5, dtype=torch.float64)
+    assert checks.verdict("square", _square_in_float32, _reference_square, [(x,)], atol=1e-3) is True
+    capsys.readouterr()
+    assert checks.verdict("square", _square_in_float32, _reference_square, [(x,)], keep_dtype=True) is False
+    assert "the inputs are torch.float64 but the result is torch.float32" in capsys.readouterr().out
+
+
+def _check_square(fn):
+    return checks.verdict("square", fn, _reference_square, [(torch.tensor([1.5, -2.0]),)])
+
+
+def test_your_turn_goes_on_with_the_students_function_only_when_it_passes(capsys):
+    """A stub or a wrong answer hands the chapter the library's version, saying so; a right one is kept;
+    must_pass turns a failure into an error (the chapter sources prove their answers)."""
+
+    def mine(x):
+        return x**2
+
+    def wrong(x):
+        return 2 * x
+
+    assert checks.your_turn(mine, _check_square, _reference_square) is mine
+    assert "goes on with your function" in capsys.readouterr().out
+    for attempt in (stub, wrong):
+        assert checks.your_turn(attempt, _check_square, _reference_square) is _reference_square
+        out = capsys.readouterr().out
+        assert out.startswith("✘") and "library's version" in out and "_reference_square" in out, out
+    assert checks.your_turn(mine, _check_square, _reference_square, must_pass=True) is mine
+    with pytest.raises(AssertionError, match="wrong"):
+        checks.your_turn(wrong, _check_square, _reference_square, must_pass=True)

@@ -57,6 +57,10 @@ def test_preprocess_check(capsys):
                 _np(img)[..., ::-1] * 255 - MEAN_BGR[:, None, None], img
             ),
             "ImageNet normalization": imagenet,
+            "keep the inputs' dtype": lambda img: preprocess_np(img).double(),
+            "changed its argument `img` in place": lambda img: (
+                img.mul_(255).flip(1) - torch.tensor(MEAN_BGR, dtype=img.dtype).view(1, 3, 1, 1)
+            ),
         },
         capsys,
     )
@@ -236,9 +240,19 @@ def test_gatys_loss_check(capsys):
             "layer losses summed": lambda *a, **k: gatys_torch(*a, reduce="sum", **k),
             "alpha and beta swapped": lambda *a, **k: gatys_torch(*a, swap=True, **k),
             "forgot the total-variation term": lambda *a, **k: gatys_torch(*a, tv=False, **k),
+            "compute them once": targets_every_call,
         },
         capsys,
     )
+
+
+def targets_every_call(features, content=None, style=None, **k):
+    """Right values and gradients, but the targets are recomputed inside loss_fn at every evaluation."""
+
+    def loss(x):
+        return gatys_torch(features, content, style, **k)(x)
+
+    return loss
 
 
 def test_gatys_loss_check_names_the_missing_none_case(capsys):

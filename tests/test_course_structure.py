@@ -1,7 +1,8 @@
 """The scaffolding every chapter promises a student (CONTRIBUTING.md, "Adding a chapter"): objectives,
-prerequisites and time at the top, predict-then-run prompts, questions beside every widget,
-end-of-chapter questions with answers in the solutions, working links, and no nbval marker comments in
-what a student reads."""
+prerequisites and time at the top, "Your turn" cells checked by a check call and free of answers,
+predict-then-run prompts whose prediction is recorded and answered, questions beside every widget,
+end-of-chapter questions with answers in the solutions, exercise sets that climb from warm-up to stretch
+with an integration task, working links, and no nbval marker comments in what a student reads."""
 
 import json
 import re
@@ -11,6 +12,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+TAUGHT = [p for p in CHAPTERS if not p.stem.startswith("00")]
+SETS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+STUB = "# YOUR CODE HERE"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+LEVELS = ("warm-up", "core", "stretch")
+TASK = re.compile(r"^## Task \d+ \(([^)]*)\):", re.MULTILINE)
 ALL_NOTEBOOKS = (
     CHAPTERS + sorted((ROOT / "solutions").glob("*.ipynb")) + sorted((ROOT / "exercises").glob("*.ipynb"))
 )
@@ -40,8 +47,10 @@ def test_chapter_opens_with_objectives_prerequisites_and_time(path):
     assert re.search(r"\d+\s*min", header["text"].split("**Time.**", 1)[1]), "state the time in minutes"
 
 
-@pytest.mark.parametrize("path", [p for p in CHAPTERS if not p.stem.startswith("00")], ids=lambda p: p.stem)
-def test_chapter_has_predict_then_run_prompts_revealed_by_an_assert(path):
+@pytest.mark.parametrize("path", TAUGHT, ids=lambda p: p.stem)
+def test_chapter_has_predict_then_run_prompts_recorded_and_revealed(path):
+    """Each prompt is answered in code: the next code cell records `guess = ...` before anything else,
+    compares it with the measured answer through checks.prediction, and pins the prose with an assert."""
     cs = cells(path)
     prompts = [
         i
@@ -50,10 +59,81 @@ def test_chapter_has_predict_then_run_prompts_revealed_by_an_assert(path):
     ]
     assert len(prompts) >= 2, f"{path.name}: {len(prompts)} predict-then-run prompt(s), need 2"
     for i in prompts:
+        assert "`guess`" in cs[i]["text"], f"{path.name} cell {i}: say what to write in `guess`"
         nxt = next((c for c in cs[i + 1 :] if c["cell_type"] == "code"), None)
-        assert nxt is not None and "assert" in nxt["text"], (
-            f"{path.name} cell {i}: the reveal needs an assert"
-        )
+        assert nxt is not None, f"{path.name} cell {i}: no reveal cell"
+        assert nxt["text"].lstrip().startswith("guess = None"), f"{path.name} cell {i}: record `guess` first"
+        revealed = re.search(r"checks\.prediction\(\s*guess\s*,", nxt["text"])
+        assert revealed, f"{path.name} cell {i}: use checks.prediction"
+        assert "assert" in nxt["text"], f"{path.name} cell {i}: the reveal needs an assert"
+
+
+@pytest.mark.parametrize("path", TAUGHT, ids=lambda p: p.stem)
+def test_chapter_has_your_turn_cells_each_checked(path):
+    """At least two stubs where the student writes the chapter's mechanism, each handed to a check that
+    names the mistake (checks.your_turn in the same cell, or a check call in the next code cell), and each
+    announced by a `> **Your turn.**` cell before it."""
+    cs = cells(path)
+    stubs = [i for i, c in enumerate(cs) if c["cell_type"] == "code" and STUB in c["text"]]
+    assert len(stubs) >= 2, f"{path.name}: {len(stubs)} 'Your turn' cell(s), need 2"
+    for i in stubs:
+        nxt = next((c["text"] for c in cs[i + 1 :] if c["cell_type"] == "code"), "")
+        checked = "checks.your_turn(" in cs[i]["text"] or re.search(r"checks\.check_\w+\(", nxt)
+        assert checked, f"{path.name} cell {i}: a 'Your turn' cell needs a check call"
+        before = [c["text"] for c in cs[:i] if c["cell_type"] == "markdown"]
+        assert before and "**Your turn.**" in before[-1], f"{path.name} cell {i}: announce it"
+
+
+def _regions(text: str) -> list[str]:
+    """The code between the solution markers of one cell, one string per region (stripped lines, no
+    blank or comment lines)."""
+    regions, inside, lines = [], False, []
+    for line in text.split("\n"):
+        if line.strip() == BEGIN:
+            inside, lines = True, []
+        elif line.strip() == END:
+            inside = False
+            regions.append("\n".join(x.strip() for x in lines if x.strip() and not x.strip().startswith("#")))
+        elif inside:
+            lines.append(line)
+    return regions
+
+
+@pytest.mark.parametrize("path", TAUGHT, ids=lambda p: p.stem)
+def test_the_students_chapter_contains_no_answer(path):
+    """No marker and no answer of the source (solutions/chapters/) is left in the student's chapter."""
+    source = ROOT / "solutions" / "chapters" / path.name
+    assert source.exists(), f"{path.name} has no source in solutions/chapters/"
+    student = "\n".join(x.strip() for c in cells(path) for x in c["text"].split("\n"))
+    assert BEGIN not in student and END not in student and "must_pass" not in student
+    for region in (r for c in cells(source) for r in _regions(c["text"])):
+        assert region and region not in student, f"{path.name}: an answer is visible:\n{region}"
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.stem)
+def test_exercise_set_climbs_and_has_an_integration_task(path):
+    """Tasks are headed `## Task k (level): ...`, warm-up then core then stretch, all three present; one
+    task is an integration task whose answer is ten or more lines of the student's own code."""
+    cs = cells(path)
+    levels, integration_lines = [], []
+    current = None
+    for c in cs:
+        heading = TASK.search(c["text"]) if c["cell_type"] == "markdown" else None
+        if heading:
+            labels = [x.strip() for x in heading.group(1).split(",")]
+            levels.append(next((x for x in labels if x in LEVELS), None))
+            current = [] if "integration" in labels else None
+            if current is not None:
+                integration_lines.append(current)
+        elif current is not None and c["cell_type"] == "code":
+            for region in _regions(c["text"]):
+                current.extend(region.split("\n"))
+    assert levels and None not in levels, f"{path.name}: label every task with one of {LEVELS}"
+    assert set(levels) == set(LEVELS), f"{path.name}: levels {levels}, need warm-up, core and stretch"
+    assert levels == sorted(levels, key=LEVELS.index), f"{path.name}: tasks must climb, got {levels}"
+    assert any(len(lines) >= 10 for lines in integration_lines), (
+        f"{path.name}: no integration task with ten or more lines of the student's code"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

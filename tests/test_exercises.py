@@ -45,23 +45,48 @@ def test_exercises_are_up_to_date():
 
 
 def test_check_mode_exit_status(tmp_path, capsys):
-    """--check exits 0 when up to date, 1 (naming the file) when an exercise was edited by hand."""
-    (tmp_path / "solutions").mkdir()
+    """--check exits 0 when up to date, 1 (naming the file) when a student notebook was edited by hand, or
+    when an exercise has no solution; a chapter of notebooks/ without a source (chapter 00) is fine."""
+    for folder in ("solutions/chapters", "notebooks"):
+        (tmp_path / folder).mkdir(parents=True)
     src = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"
     nb = _notebook(nbformat.v4.new_code_cell(src))
     nbformat.write(nb, tmp_path / "solutions" / "01_x.ipynb")
-    args = ["--solutions", str(tmp_path / "solutions"), "--exercises", str(tmp_path / "exercises")]
+    nbformat.write(nb, tmp_path / "solutions" / "chapters" / "01_ch.ipynb")
+    nbformat.write(nb, tmp_path / "notebooks" / "00_no_source.ipynb")
+    args = ["--root", str(tmp_path)]
     assert gen.main(args) == 0
     assert gen.main([*args, "--check"]) == 0
-    path = tmp_path / "exercises" / "01_x.ipynb"
-    path.write_text(path.read_text().replace("YOUR CODE HERE", "edited"))
-    capsys.readouterr()
-    assert gen.main([*args, "--check"]) == 1
-    assert "exercises/01_x.ipynb is out of date" in capsys.readouterr().out
+    for path in (tmp_path / "exercises" / "01_x.ipynb", tmp_path / "notebooks" / "01_ch.ipynb"):
+        text = path.read_text()
+        path.write_text(text.replace("YOUR CODE HERE", "edited"))
+        capsys.readouterr()
+        assert gen.main([*args, "--check"]) == 1
+        assert f"{path.parent.name}/{path.name} is out of date" in capsys.readouterr().out
+        path.write_text(text)
     (tmp_path / "exercises" / "99_orphan.ipynb").write_text(path.read_text())
     gen.main(args)
     assert gen.main([*args, "--check"]) == 1
     assert "99_orphan.ipynb has no solution notebook" in capsys.readouterr().out
+
+
+def test_the_chapters_are_generated_from_their_sources():
+    """notebooks/NN_*.ipynb is what the generator makes from solutions/chapters/NN_*.ipynb."""
+    sources, chapters = SOLUTIONS / "chapters", ROOT / "notebooks"
+    assert sorted(p.name for p in sources.glob("*.ipynb")), "no chapter sources"
+    problems = gen.stale(sources, chapters, orphans=False)
+    assert not problems, "\n".join(problems) + "\nrun `make exercises`"
+
+
+def test_your_turn_loses_must_pass_in_the_students_notebook():
+    """The source proves its answer passes; the student's chapter falls back to the library instead."""
+    line = "gram = checks.your_turn(gram, checks.check_gram, library=stats.gram, must_pass=True)"
+    assert gen.unassert_checks(line) == "gram = checks.your_turn(gram, checks.check_gram, library=stats.gram)"
+    wrapped = "x = checks.your_turn(\n    x,\n    checks.check_x,\n    library=f,\n    must_pass=True,\n)"
+    assert (
+        gen.unassert_checks(wrapped)
+        == "x = checks.your_turn(\n    x,\n    checks.check_x,\n    library=f,\n)"
+    )
 
 
 def test_every_solution_has_its_student_version():

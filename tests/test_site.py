@@ -54,6 +54,30 @@ def test_helper_cells_are_folded():
     assert [c.metadata.get("tags", []) for c in nb.cells] == [["hide-input"], ["helper", "hide-input"], []]
 
 
+def test_each_your_turn_cell_is_followed_by_its_collapsed_answer():
+    """The stub stays as the student sees it; below it, the source's answer (markers and must_pass gone)
+    in a <details> block; a cell without a stub gets nothing."""
+    import make_exercises
+
+    answer = (
+        "def gram(F):\n    ### BEGIN SOLUTION\n    return F @ F.T\n    ### END SOLUTION\n\n\n"
+        "gram = checks.your_turn(gram, checks.check_gram, library=stats.gram, must_pass=True)"
+    )
+    source = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(answer), nbformat.v4.new_code_cell("x")]
+    )
+    for i, cell in enumerate(source.cells):
+        cell["id"] = f"c{i}"
+    student = make_exercises.make_exercise(source)
+    staged = build_site.with_solutions(student, source)
+    assert [c.cell_type for c in staged.cells] == ["code", "markdown", "code"]
+    assert "raise NotImplementedError()" in staged.cells[0].source
+    block = staged.cells[1].source
+    assert block.startswith('<details class="solution">\n<summary>Solution</summary>')
+    assert "return F @ F.T" in block and "BEGIN SOLUTION" not in block and "must_pass" not in block
+    assert block.rstrip().endswith("</details>")
+
+
 def test_fingerprint_changes_with_the_bytes_and_the_budget(tmp_path):
     path = tmp_path / "a.ipynb"
     path.write_text("one")

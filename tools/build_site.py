@@ -16,8 +16,10 @@ already an ordinary output of the cell; the widget itself (the cell's result) be
 to run it live, and a widget displayed along the way (a progress bar) is dropped.
 
 Published: chapters, exercise sets as students get them, glossary, source digest, the READMEs of
-``notebooks/`` and ``exercises/``, and ``solutions/answers/*.md`` (the chapters link them). Not
-published: the worked solution notebooks (``solutions/*.ipynb``).
+``notebooks/`` and ``exercises/``, and ``solutions/answers/*.md`` (the chapters link them). Each "Your
+turn" cell of a chapter is followed by its answer from ``solutions/chapters/``, in a collapsed block
+(:func:`with_solutions`). Not published: the worked solution notebooks of the exercise sets
+(``solutions/*.ipynb``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_exercises  # noqa: E402
 import run_course  # noqa: E402
 
 ROOT = run_course.ROOT
@@ -94,6 +97,35 @@ def fold_helper_cells(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         hidden = meta.get("jupyter", {}).get("source_hidden", False) or "helper" in tags
         if cell.cell_type == "code" and hidden and "hide-input" not in tags:
             meta["tags"] = [*tags, "hide-input"]
+    return nb
+
+
+def solution_block(code: str) -> nbformat.NotebookNode:
+    """A markdown cell with ``code`` in a collapsed ``<details>`` block (the page shows "Solution"; a click
+    opens it)."""
+    fence = "```"
+    while fence in code:
+        fence += "`"
+    opening = '<details class="solution">\n<summary>Solution</summary>'
+    return nbformat.v4.new_markdown_cell(f"{opening}\n\n{fence}python\n{code.strip()}\n{fence}\n\n</details>")
+
+
+def with_solutions(nb: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """After each "Your turn" cell of a student chapter (a stub: ``# YOUR CODE HERE``), the answer of its
+    source cell (same cell id; ``solutions/chapters/``) in a collapsed block."""
+    answers = {cell.get("id"): cell for cell in source.cells if cell.cell_type == "code"}
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        answer = answers.get(cell.get("id"))
+        if cell.cell_type == "code" and make_exercises.CODE_STUB[0] in cell.source and answer is not None:
+            code = "\n".join(
+                line
+                for line in make_exercises.unassert_checks(answer.source).split("\n")
+                if line.strip() not in (make_exercises.BEGIN, make_exercises.END)
+            )
+            cells.append(solution_block(code))
+    nb.cells = cells
     return nb
 
 
@@ -193,6 +225,9 @@ def stage(root: Path, executed: Path, stage_dir: Path, notebooks: list[Path]) ->
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 cell.source = api_links(repository_links_to_text(cell.source, name, published), modules)
+        chapter_source = root / "solutions" / "chapters" / source.name
+        if source.parent.name == "notebooks" and chapter_source.exists():
+            nb = with_solutions(nb, nbformat.read(chapter_source, 4))
         staged.append(stage_dir / name)
         _write_if_changed(staged[-1], nbformat.writes(nb))
     for page in pages:

@@ -1,7 +1,10 @@
-"""Write exercises/ from solutions/: the student notebooks are generated, never edited by hand.
+"""Write the student notebooks from their sources: they are generated, never edited by hand.
 
-    python tools/make_exercises.py            # (re)write exercises/<name>.ipynb for every solutions/*.ipynb
+    python tools/make_exercises.py            # (re)write exercises/ and the chapters of notebooks/
     python tools/make_exercises.py --check    # exit 1 and list what is out of date (CI, tests)
+
+Two pairs of folders: ``solutions/*.ipynb`` (the exercise sets, solved) -> ``exercises/``, and
+``solutions/chapters/*.ipynb`` (the chapters, their "Your turn" cells filled in) -> ``notebooks/``.
 
 Conventions (nbgrader's markers, so instructors can also grade with nbgrader):
 
@@ -11,7 +14,9 @@ Conventions (nbgrader's markers, so instructors can also grade with nbgrader):
 - In a markdown cell the region becomes ``YOUR ANSWER HERE``.
 - A line ``assert checks.check_<task>(...)`` becomes the plain call ``checks.check_<task>(...)``: the
   solutions assert that every check passes; the exercises only print the verdict, so they run from top to
-  bottom with unfinished stubs.
+  bottom with unfinished stubs. Likewise ``checks.your_turn(..., must_pass=True)`` (a chapter's "Your
+  turn" cell) loses ``must_pass=True``: the source proves its answer passes, the student's chapter goes on
+  with the library's version until theirs does.
 - A cell is dropped from the exercise when it carries the tag ``solution_only`` or its first line is
   ``# SOLUTION ONLY`` (code) or ``<!-- SOLUTION ONLY -->`` (markdown).
 - Outputs and execution counts are stripped; cell ids are kept from the solution (or numbered), and the
@@ -34,6 +39,9 @@ ANSWER_STUB = "YOUR ANSWER HERE"
 SOLUTION_ONLY_TAG = "solution_only"
 SOLUTION_ONLY_LINES = {"code": "# SOLUTION ONLY", "markdown": "<!-- SOLUTION ONLY -->"}
 ASSERT_CHECK = re.compile(r"^(\s*)assert\s+(checks\.check_\w+\(.*\))\s*$")
+MUST_PASS = re.compile(r",\s*must_pass=True")
+PAIRS = (("solutions", "exercises"), ("solutions/chapters", "notebooks"))
+"""(source folder, student folder) relative to the repository root."""
 
 
 class MarkerError(ValueError):
@@ -80,8 +88,9 @@ def replace_regions(source: str, cell_type: str, where: str = "cell") -> str:
 
 
 def unassert_checks(source: str) -> str:
-    """``assert checks.check_x(f)`` -> ``checks.check_x(f)``: exercises print the verdict, never fail."""
-    return "\n".join(ASSERT_CHECK.sub(r"\1\2", line) for line in source.split("\n"))
+    """``assert checks.check_x(f)`` -> ``checks.check_x(f)`` and ``checks.your_turn(..., must_pass=True)`` ->
+    ``checks.your_turn(...)``: the student's notebook prints the verdict, never fails."""
+    return MUST_PASS.sub("", "\n".join(ASSERT_CHECK.sub(r"\1\2", line) for line in source.split("\n")))
 
 
 def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
@@ -121,8 +130,9 @@ def generate(solutions: Path, exercises: Path) -> dict[Path, str]:
     return out
 
 
-def stale(solutions: Path, exercises: Path) -> list[str]:
-    """What differs between exercises/ and what the generator makes (empty when up to date)."""
+def stale(solutions: Path, exercises: Path, orphans: bool = True) -> list[str]:
+    """What differs between exercises/ and what the generator makes (empty when up to date). ``orphans``:
+    also report a student notebook without a source (not for notebooks/, where chapter 00 has none)."""
     expected = generate(solutions, exercises)
     problems = [
         f"{path.relative_to(exercises.parent)} is {'missing' if not path.exists() else 'out of date'}"
@@ -132,29 +142,30 @@ def stale(solutions: Path, exercises: Path) -> list[str]:
     problems += [
         f"{path.relative_to(exercises.parent)} has no solution notebook (delete it or add the solution)"
         for path in sorted(exercises.glob("*.ipynb"))
-        if path not in expected
+        if orphans and path not in expected
     ]
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--solutions", type=Path, default=ROOT / "solutions")
-    parser.add_argument("--exercises", type=Path, default=ROOT / "exercises")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the repository (default: this one)")
     parser.add_argument("--check", action="store_true", help="only report what is out of date (exit 1)")
     args = parser.parse_args(argv)
+    pairs = [(args.root / src, args.root / dst) for src, dst in PAIRS]
     if args.check:
-        problems = stale(args.solutions, args.exercises)
+        problems = [p for src, dst in pairs for p in stale(src, dst, orphans=dst.name == "exercises")]
         for problem in problems:
             print(problem)
         if problems:
-            print("run `make exercises` to regenerate exercises/ from solutions/")
+            print("run `make exercises` to regenerate exercises/ and notebooks/ from solutions/")
         return 1 if problems else 0
-    args.exercises.mkdir(parents=True, exist_ok=True)
-    for path, text in generate(args.solutions, args.exercises).items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(args.exercises.parent)}")
+    for src, dst in pairs:
+        dst.mkdir(parents=True, exist_ok=True)
+        for path, text in generate(src, dst).items():
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                print(f"wrote {path.relative_to(args.root)}")
     return 0
 
 

@@ -7,14 +7,30 @@ runs from top to bottom under nbval before any exercise is done.
 
 When a result is wrong, the check runs the known wrong implementations of the task (transposed
 product, wrong normalization, missing eps, ...) on the same inputs; if the student's output matches
-one, the line names that mistake instead of only saying "wrong".
+one, the line names that mistake instead of only saying "wrong". A function that changes its inputs in
+place fails every check, and a loss task also compares the gradient.
 
-Layout: :mod:`._core` (``say``, ``difference``, ``verdict``, ...), :mod:`._random` (the seeded inputs)
-and one module per exercise set, ``setNN_<name>`` after ``solutions/NN_<name>.ipynb``. Notebooks use
-the names re-exported here: ``checks.check_gram(gram)``.
+A chapter's "Your turn" cell hands the student's function to :func:`your_turn`, which runs its check and
+returns the function the chapter goes on with (the student's once it passes, the library's until then).
+
+Layout: :mod:`._core` (``say``, ``difference``, ``verdict``, ``your_turn``, ...), :mod:`._random` (the
+seeded inputs), one module per exercise set, ``setNN_<name>`` after ``solutions/NN_<name>.ipynb``, and
+``chapters_*`` for the "Your turn" cells that no set's check covers. Notebooks use the names re-exported
+here: ``checks.check_gram(gram)``.
 """
 
-from ._core import OneOf, difference, prediction, say, verdict
+from ._core import OneOf, difference, prediction, say, verdict, your_turn
+from .chapters_01_02_04 import check_shrink_scaled, effective_scale_reference, shrink_scaled_reference
+from .chapters_05_06_07 import adain_reference, sliced_w2_reference, whiten_reference
+from .chapters_08_to_11 import (
+    adain_layer_reference,
+    check_block_gram_padded,
+    check_one_level,
+    check_zero_insertion,
+    gram_memory_reference,
+    one_level_reference,
+    preserve_color_reference,
+)
 from .set01_gram_memory import check_block_diag_gram, check_gram, check_gram_memory
 from .set02_gram_mmd import check_mmd2_poly2, check_poly2_kernel
 from .set03_shrinkage import (
@@ -84,11 +100,15 @@ from .set13_color import (
 __all__ = [
     "TIE_RULE",
     "OneOf",
+    "your_turn",
+    "adain_layer_reference",
+    "adain_reference",
     "check_adain",
     "check_adain_layer",
     "check_artifact_frequency",
     "check_batch_norm",
     "check_block_diag_gram",
+    "check_block_gram_padded",
     "check_color",
     "check_content_loss",
     "check_decoder_loss",
@@ -110,6 +130,7 @@ __all__ = [
     "check_match_luminance",
     "check_mean_std_loss",
     "check_mmd2_poly2",
+    "check_one_level",
     "check_optimal_lambda",
     "check_ot1d",
     "check_overlap_pattern",
@@ -121,6 +142,7 @@ __all__ = [
     "check_resize_conv",
     "check_scale_ratio",
     "check_shrink",
+    "check_shrink_scaled",
     "check_sliced_w2",
     "check_stylize_loop",
     "check_stylize_loop_vgg",
@@ -129,22 +151,30 @@ __all__ = [
     "check_wct",
     "check_whiten",
     "check_whiten_pca",
+    "check_zero_insertion",
     "content_loss_reference",
     "decoder_loss_reference",
     "difference",
     "dominant_frequencies",
+    "effective_scale_reference",
     "gatys_loss_reference",
+    "gram_memory_reference",
     "gram_style_loss_reference",
     "loop_reference",
+    "one_level_reference",
     "optimal_lambda_reference",
     "prediction",
     "preprocess_reference",
+    "preserve_color_reference",
     "receptive_field_reference",
     "say",
+    "shrink_scaled_reference",
+    "sliced_w2_reference",
     "stand_in_transfer",
     "tiny_decoder",
     "tiny_encoder",
     "tiny_network",
     "train_reference",
     "verdict",
+    "whiten_reference",
 ]

@@ -61,11 +61,50 @@ def prediction(guess: Any, answer: Any, why: str) -> bool:
     return say("prediction", right, f"you said {guess!r}, {verdict}. {why}")
 
 
+def your_turn(
+    mine: Callable[..., Any],
+    check: Callable[[Callable[..., Any]], bool],
+    library: Callable[..., Any],
+    *,
+    must_pass: bool = False,
+) -> Callable[..., Any]:
+    """The function a chapter goes on with after a "Your turn" cell.
+
+    ``check(mine)`` prints its one-line verdict (naming the mistake when there is one). When it passes the
+    chapter goes on with ``mine``; otherwise with ``library``, the library's version, so a chapter runs to
+    the end whether the stub is filled in, wrong or left alone. ``must_pass=True`` raises instead: the
+    chapter sources in ``solutions/chapters/`` use it so that CI proves their answers pass, and
+    ``tools/make_exercises.py`` removes it from the student's notebook.
+    """
+    if check(mine):
+        print("  the chapter goes on with your function")
+        return mine
+    if must_pass:
+        raise AssertionError(f"the reference answer {getattr(mine, '__name__', mine)!r} fails its check")
+    name = f"{getattr(library, '__module__', '')}.{getattr(library, '__qualname__', library)}".lstrip(".")
+    print(f"  until it passes, the chapter goes on with the library's version ({name})")
+    return library
+
+
 def as_array(x: Any) -> np.ndarray:
     """A tensor, number or nested list as a float64 numpy array (TypeError/ValueError if not numeric)."""
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().double().numpy()
     return np.asarray(x, dtype=np.float64)
+
+
+def dtype_problem(got: Any, args: Args) -> str | None:
+    """None when a floating tensor result has the dtype of the first floating tensor argument (what a task
+    that says "same dtype" asks); otherwise the mistake, in words."""
+    given = next((a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point()), None)
+    if given is None or not isinstance(got, torch.Tensor) or not got.is_floating_point():
+        return None
+    if got.dtype == given.dtype:
+        return None
+    return (
+        f"the inputs are {given.dtype} but the result is {got.dtype}: keep the inputs' dtype (a constant "
+        "made with torch.tensor(...) without dtype=, or a .float()/.double(), changes it)"
+    )
 
 
 def clone_args(args: Args) -> Args:
@@ -130,12 +169,36 @@ def call_student(
 ) -> tuple[Any, bool | None]:
     """Run the student's function on a copy of ``args``: (result, None), or (None, the printed verdict False)
     when it is an unfinished stub ("not implemented yet") or raises (worded by ``raised``). Never raises."""
+    given = clone_args(args)
     try:
-        return student_fn(*clone_args(args)), None
+        got = student_fn(*given)
     except NotImplementedError:
         return None, say(task, False, "not implemented yet")
     except Exception as err:  # the student's code: report, never raise
         return None, say(task, False, raised(err))
+    changed = modified_argument(student_fn, args, given)
+    if changed is not None:
+        return None, say(
+            task,
+            False,
+            f"it changed its argument {changed} in place (an in-place operation such as `+=`, `.sub_()` or "
+            "`x[...] = ...` on the caller's tensor); work on a copy or use out-of-place operations",
+        )
+    return got, None
+
+
+def modified_argument(student_fn: Callable[..., Any], before: Args, after: Args) -> str | None:
+    """The name of the first tensor argument whose values differ between ``before`` (the caller's) and
+    ``after`` (the copy the student's function received); None when the function left its inputs alone."""
+    try:
+        names = list(inspect.signature(student_fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    for i, (b, a) in enumerate(zip(before, after, strict=True)):
+        if isinstance(b, torch.Tensor) and isinstance(a, torch.Tensor) and b.shape == a.shape:
+            if not torch.equal(b.detach(), a.detach()):
+                return f"`{names[i]}`" if i < len(names) else f"number {i + 1}"
+    return None
 
 
 def _requiring_grad(args: Args, grad_of: Sequence[int]) -> Args:
@@ -195,6 +258,7 @@ def verdict(
     atol: float = 1e-6,
     rule: str | None = None,
     grad_of: Sequence[int] = (),
+    keep_dtype: bool = False,
 ) -> bool:
     """Run ``student_fn`` and ``reference`` on each argument tuple in ``cases``; print, return the verdict.
 
@@ -203,6 +267,8 @@ def verdict(
     reported. ``rule`` (e.g. how ties are decided) is added in brackets to the success line and to a
     difference that no listed mistake explains. ``grad_of``: positions of the arguments whose gradient
     must also match the reference's once the values do (a loss that a loop differentiates).
+    ``keep_dtype``: the task says the result has the inputs' dtype; a result in another dtype fails.
+    A function that changes its tensor arguments in place fails in every check (:func:`call_student`).
     """
     note = f" ({rule})" if rule else ""
     for args in cases:
@@ -211,6 +277,10 @@ def verdict(
         if stopped is not None:
             return stopped
         problem = difference(got, expected, rtol, atol)
+        if problem is None and keep_dtype:
+            problem = dtype_problem(got, args)
+            if problem is not None:
+                return say(task, False, problem)
         if problem is None and grad_of:
             try:
                 problem = gradient_problem(student_fn, reference, args, grad_of, rtol, atol)

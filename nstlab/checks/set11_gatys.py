@@ -87,10 +87,19 @@ def _preprocess_mistakes() -> dict[str, Any]:
 
 
 def check_preprocess(student_fn: Callable[..., Any]) -> bool:
-    """``preprocess(img)``: (B, 3, H, W) RGB in [0, 1] -> BGR, 0-255, minus the mean pixel."""
+    """``preprocess(img)``: (B, 3, H, W) RGB in [0, 1] -> BGR, 0-255, minus the mean pixel, in the image's
+    dtype; the caller's image left as it was."""
     gen = torch.Generator().manual_seed(1101)
     cases = [(_uniform(gen, 1, 3, 5, 7),), (_uniform(gen, 2, 3, 4, 6, dtype=torch.float32),)]
-    return verdict("preprocess", student_fn, preprocess_reference, cases, _preprocess_mistakes(), atol=1e-3)
+    return verdict(
+        "preprocess",
+        student_fn,
+        preprocess_reference,
+        cases,
+        _preprocess_mistakes(),
+        atol=1e-3,
+        keep_dtype=True,
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -361,6 +370,12 @@ def _objective_cases(gen: torch.Generator) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+_TARGETS_EVERY_CALL = (
+    "loss_fn(x) runs the network on the content or style image at every call: the targets F(c) and G(s) "
+    "are constants, so compute them once, when gatys_loss is called, and only the features of x in loss_fn"
+)
+
+
 def _differentiable(task: str, loss_fn: Callable[..., Any], x: Tensor, what: str) -> bool | None:
     """None when loss_fn(x) backpropagates to x twice in a row (targets detached); else the verdict."""
     try:
@@ -386,9 +401,15 @@ def _objective_verdict(
 ) -> bool | None:
     """None when the student's objective is right on one setting, else the printed verdict."""
     inputs = {k: (v.clone().requires_grad_(True) if isinstance(v, Tensor) else v) for k, v in kw.items()}
+    seen: list[Tensor] = []  # the images the student's objective passed to the network
+
+    def counted(img: Tensor, layers: Sequence[str]) -> dict[str, Tensor]:
+        seen.append(img)
+        return features(img, layers)
+
     loss_fn, stopped = call_student(
         task,
-        lambda: student_fn(features, **inputs),
+        lambda: student_fn(counted, **inputs),
         (),
         lambda e: f"raised {type(e).__name__} with {what}: {e}",
     )
@@ -417,13 +438,18 @@ def _objective_verdict(
         return stopped
     if any(v.grad is not None for v in inputs.values() if isinstance(v, Tensor)):
         return say(task, False, _NOT_DETACHED)
+    seen.clear()
+    loss_fn(x)
+    if any(img is not x for img in seen):
+        return say(task, False, _TARGETS_EVERY_CALL)
     return None
 
 
 def check_gatys_loss(student_fn: Callable[..., Any]) -> bool:
     """``gatys_loss(features, content, style, content_layers=..., style_layers=..., alpha=..., beta=...,
     gamma=...)`` -> loss_fn with loss_fn(x) = alpha mean_l L_content + beta mean_l L_style + gamma TV(x),
-    targets computed once and detached; None switches a term off. Run on :func:`tiny_network`."""
+    targets computed once (loss_fn runs the network on x only) and detached; None switches a term off. Run
+    on :func:`tiny_network`."""
     task, gen = "gatys_loss", torch.Generator().manual_seed(1105)
     features = tiny_network()
     cases = _objective_cases(gen)
@@ -435,7 +461,8 @@ def check_gatys_loss(student_fn: Callable[..., Any]) -> bool:
     return say(
         task,
         True,
-        f"correct on {len(cases)} settings of a small seeded network (values, gradient, detached targets)",
+        f"correct on {len(cases)} settings of a small seeded network (values, gradient, targets detached and "
+        "computed once)",
     )
 
 

@@ -113,3 +113,28 @@ def test_api_reference_has_an_entry_for_every_public_name_and_search_finds_them(
         "chapters link the reference"
     )
     assert not sitecheck.search_problems(browser, site, "stylize_fast", "api/nstlab.decoders.html")
+
+
+def test_each_your_turn_stub_has_a_collapsed_solution_that_opens(browser, site):
+    """Chapter 03 as a reader meets it: the stub shows, its answer below it is hidden in a closed
+    "Solution" block, and a click on the block opens it and shows the code of the answer."""
+    with sitecheck.serve(site) as base:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/notebooks/03_content_and_gatys.html")
+            blocks = page.locator("details.solution")
+            assert blocks.count() >= 2, "each 'Your turn' stub needs its solution block"
+            first = blocks.first
+            assert "raise NotImplementedError" in page.content()
+            assert first.get_attribute("open") is None, "the solution starts closed"
+            assert not first.locator("pre").first.is_visible(), "a closed solution must not show its code"
+            first.locator("summary").click()
+            assert first.get_attribute("open") is not None
+            code = first.locator("pre").first
+            assert code.is_visible() and "def content_loss" in code.inner_text()
+            assert "BEGIN SOLUTION" not in code.inner_text()
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            first.screenshot(path=str(SCREENSHOTS / "site_solution.png"))
+        finally:
+            context.close()
