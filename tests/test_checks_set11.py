@@ -97,6 +97,7 @@ def test_content_loss_check(capsys):
             "mean squared error": lambda Fx, Fc: content_np(Fx, Fc, by="count"),
             "not squared": lambda Fx, Fc: content_np(Fx, Fc, power=0.5),
             "kept the 1/2": lambda Fx, Fc: content_np(Fx, Fc, half=True),
+            "a mean over the entries on top": lambda Fx, Fc: (Fx - Fc).pow(2).mean() / Fc.pow(2).sum(),
         },
         capsys,
     )
@@ -141,6 +142,9 @@ def test_gram_style_loss_check(capsys):
             "a fixed 1/C^2": lambda Fx, Gs: gram_np(Fx, Gs, by="C2"),
             "not squared": lambda Fx, Gs: gram_np(Fx, Gs, power=0.5),
             "centred the features": lambda Fx, Gs: gram_np(Fx, Gs, centre=True),
+            "a mean over the entries on top": lambda Fx, Gs: (
+                (gram_torch(Fx, Gs) * Gs.pow(2).sum()) / Gs.numel() / Gs.pow(2).sum()
+            ),
         },
         capsys,
     )

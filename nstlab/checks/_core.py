@@ -81,7 +81,8 @@ def your_turn(
         return mine
     if must_pass:
         raise AssertionError(f"the reference answer {getattr(mine, '__name__', mine)!r} fails its check")
-    name = f"{getattr(library, '__module__', '')}.{getattr(library, '__qualname__', library)}".lstrip(".")
+    module, name = getattr(library, "__module__", None), getattr(library, "__qualname__", repr(library))
+    name = name if module in (None, "__main__") else f"{module}.{name}"
     print(f"  until it passes, the chapter goes on with the library's version ({name})")
     return library
 

@@ -128,6 +128,9 @@ def _content_loss_mistakes() -> dict[str, Any]:
             lambda Fx, Fc: (Fx - Fc).pow(2).mean(),
             lambda Fx, Fc: 0.5 * (Fx - Fc).pow(2).mean(),
         ],
+        "a mean over the entries on top, a sum below: use the sum in both (or the mean in both)": (
+            lambda Fx, Fc: (Fx - Fc).pow(2).mean() / Fc.pow(2).sum()
+        ),
         "not squared: the loss is ||F(x) - F(c)||^2 / ||F(c)||^2, squared norms": [
             lambda Fx, Fc: (Fx - Fc).norm() / Fc.norm(),
             lambda Fx, Fc: sq(Fx, Fc) / Fc.norm(),
@@ -193,6 +196,9 @@ def _gram_mistakes() -> dict[str, Any]:
             lambda Fx, Gs: v(Fx, Gs, divide_by="C2"),
             lambda Fx, Gs: v(Fx, Gs, divide_by="4C2"),
         ],
+        "a mean over the entries on top, a sum below: use the sum in both (or the mean in both)": (
+            lambda Fx, Gs: v(Fx, Gs, divide_by="C2") / Gs.pow(2).sum()
+        ),
         "not squared: use the squared Frobenius norms ||G(x) - G_s||_F^2 / ||G_s||_F^2": (
             lambda Fx, Gs: v(Fx, Gs, power=0.5)
         ),
