@@ -1,9 +1,9 @@
 """Every check rejects a function that changes the caller's tensors in place, and says so.
 
 The mutants are written from the tasks' common contract (the caller's inputs are never modified): each
-correct implementation of every set's tests (``CORRECT`` in ``tests/test_checks_setNN.py``) is wrapped so
-that, after computing its right answer, it adds 1 to its first floating tensor argument in place. A
-check whose task receives no tensor is not concerned (the wrapper then changes nothing)."""
+correct implementation of the sets' and chapters' check tests (``CORRECT`` in ``tests/test_checks_*.py``)
+is wrapped so that, after computing its right answer, it adds 1 to its first floating tensor argument in
+place. A check whose task receives no tensor is not concerned (the wrapper then changes nothing)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ import torch
 from nstlab import checks, color, losses, transforms
 
 SET_TESTS = sorted(p.stem for p in Path(__file__).parent.glob("test_checks_set[0-9][0-9].py"))
-LISTED = [pair for name in SET_TESTS for pair in getattr(importlib.import_module(name), "CORRECT", [])]
+CHAPTER_TESTS = sorted(p.stem for p in Path(__file__).parent.glob("test_checks_chapters_*.py"))
+LISTED = [
+    pair
+    for name in SET_TESTS + CHAPTER_TESTS
+    for pair in getattr(importlib.import_module(name), "CORRECT", [])
+]
 LIBRARY = [  # the sets whose tests list no CORRECT: the library's (or the check's) reference
-    (checks.check_whiten, lambda F, eps: transforms.whiten(F, eps)),
-    (checks.check_color, transforms.coloring),
     (checks.check_wct, lambda c, s, eps: transforms.wct(c, s, eps=eps, rank_tol=0)),
     (checks.check_mean_std_loss, losses.mean_std_loss),
-    (checks.check_ot1d, losses.ot1d),
     (checks.check_preprocess, checks.preprocess_reference),
     (checks.check_content_loss, checks.content_loss_reference),
     (checks.check_gram_style_loss, checks.gram_style_loss_reference),
