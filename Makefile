@@ -10,7 +10,7 @@ NPM_STAMP  := build/npm/.installed
 SITE_BUDGET ?= laptop
 
 .PHONY: setup weights lab test test-lib test-course test-browser site site-assets lint demo \
-	bench exercises clean
+	bench exercises gallery clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,10 @@ exercises: $(STAMP)
 
 demo: setup
 	$(BIN)/nstlab stylize --content chelsea --style strokes -o outputs/demo.png
+
+# the gallery's converged figures (about 50 minutes on 2 CPU cores; resumes where it stopped)
+gallery: setup
+	$(BIN)/nstlab gallery
 
 bench: setup
 	$(BIN)/python benchmarks/gatys.py

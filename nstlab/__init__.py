@@ -18,7 +18,8 @@ Style transfer
     ``decoders`` (feed-forward decoders and fast transfer), ``decoder_training`` (their training),
     ``artifacts`` (checkerboard artifacts of transposed convolution).
 Teaching
-    ``figures`` (intuition figures drawn by code), ``widgets`` (instructor demos), ``checks`` (exercise
+    ``figures`` (intuition figures drawn by code), ``gallery`` (the converged figures of the course's
+    claims, each beside its control), ``widgets`` (instructor demos), ``checks`` (exercise
     checkers, a package), ``cli`` (the ``nstlab`` command). ``validation`` checks every public function's
     arguments against its type hints; ``_features`` holds the shape handling of the feature modules.
 """

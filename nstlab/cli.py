@@ -1,5 +1,5 @@
 """The ``nstlab`` command: ``nstlab stylize ...``, ``nstlab weights fetch|info``,
-``nstlab train-decoder ...`` and ``nstlab export-decoder ...``."""
+``nstlab train-decoder ...``, ``nstlab export-decoder ...`` and ``nstlab gallery``."""
 
 from __future__ import annotations
 
@@ -196,6 +196,34 @@ def _add_export_decoder(sub) -> None:
     e.set_defaults(func=_export_decoder)
 
 
+def _gallery(args: argparse.Namespace) -> int:
+    from . import gallery
+
+    names = args.only or list(gallery.FIGURES)
+    unknown = sorted(set(names) - set(gallery.FIGURES))
+    if unknown:
+        raise ValueError(f"unknown gallery figure(s) {unknown}; choose from {', '.join(gallery.FIGURES)}")
+    cfg = gallery.Config(size=args.size, steps=args.steps, seed=args.seed)
+    for entry in gallery.make_all(cfg, names, out=args.out, force=args.force):
+        verdict = "holds" if entry["holds"] else "does NOT hold"
+        print(f"{entry['name']:<20} {entry['seconds']:7.0f} s  effect {entry['effect']:+.3g} ({verdict})")
+    return 0
+
+
+def _add_gallery(sub) -> None:
+    from .gallery import GALLERY, Config
+
+    d = Config()
+    g = sub.add_parser("gallery", help="make the gallery's converged figures (resumes where it stopped)")
+    g.add_argument("--only", nargs="+", default=None, metavar="NAME", help="these figures only")
+    g.add_argument("--size", type=_count, default=d.size, help="long side of the content in pixels")
+    g.add_argument("--steps", type=_count, default=d.steps, help="optimization steps of each run")
+    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--out", default=str(GALLERY), help="folder for the pictures and their json")
+    g.add_argument("--force", action="store_true", help="make again figures already made with these settings")
+    g.set_defaults(func=_gallery)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``nstlab stylize: error: ...``) instead of usage plus message."""
 
@@ -248,6 +276,7 @@ def parser() -> argparse.ArgumentParser:
     w.set_defaults(func=_weights)
     _add_train_decoder(sub)
     _add_export_decoder(sub)
+    _add_gallery(sub)
     return p
 
 

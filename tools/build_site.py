@@ -15,7 +15,8 @@ nbval the picture an ``Output`` widget showed (what ``View`` displayed: the ``up
 already an ordinary output of the cell; the widget itself (the cell's result) becomes a note saying how
 to run it live, and a widget displayed along the way (a progress bar) is dropped.
 
-Published: chapters, exercise sets as students get them, glossary, source digest, the READMEs of
+Published: chapters, exercise sets as students get them, the gallery (:func:`gallery_page`), glossary,
+source digest, the READMEs of
 ``notebooks/`` and ``exercises/``, and ``solutions/answers/*.md`` (the chapters link them). Each "Your
 turn" cell of a chapter is followed by its answer from ``solutions/chapters/``, in a collapsed block
 (:func:`with_solutions`). Not published: the worked solution notebooks of the exercise sets
@@ -29,6 +30,7 @@ import copy
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -203,6 +205,33 @@ def api_links(text: str, modules: dict[str, list[str]]) -> str:
 # ----------------------------------------------------------------------------------------------------
 
 
+def gallery_page(root: Path) -> tuple[str, list[Path]]:
+    """The gallery page (``gallery.md``): each figure of ``gallery/`` under its chapter, with its caption
+    from its json (:func:`nstlab.gallery.caption`), and the pictures it shows."""
+    from nstlab import gallery
+
+    folder = root / "gallery"
+    lines = [
+        "# Gallery: the effects, converged",
+        "",
+        "The chapters run their experiments at a small budget, where several effects are faint. Each figure "
+        "here shows one claim of the course at a size and step count where the optimization has converged, "
+        "beside its control (the same pictures with one knob changed); each chapter shows its figures next "
+        "to its live experiment. The numbers in the captions are measured by the command that made the "
+        "figure and read from its json (`gallery/<name>.json`); `make gallery` makes them all again.",
+    ]
+    pictures, chapter = [], None
+    for name, fig in sorted(gallery.FIGURES.items(), key=lambda item: item[1].chapter):
+        if fig.chapter != chapter:
+            chapter = fig.chapter
+            lines += ["", f"## Chapter {chapter}"]
+        entry = gallery.record(name, folder)
+        pictures.append(folder / entry["picture"]["file"])
+        lines += ["", f"({name})=", f"### {fig.claim}", "", f"![{fig.claim}](gallery/{pictures[-1].name})"]
+        lines += ["", gallery.caption(name, folder)]
+    return "\n".join(lines) + "\n", pictures
+
+
 def _write_if_changed(path: Path, text: str) -> None:
     """Write only changed files, so Sphinx re-reads only what changed."""
     if not path.exists() or path.read_text(encoding="utf-8") != text:
@@ -238,6 +267,14 @@ def stage(root: Path, executed: Path, stage_dir: Path, notebooks: list[Path]) ->
     for name, text in api_pages(modules).items():
         staged.append(stage_dir / name)
         _write_if_changed(staged[-1], text)
+    text, pictures = gallery_page(root)
+    staged.append(stage_dir / "gallery.md")
+    _write_if_changed(staged[-1], text)
+    for picture in pictures:
+        staged.append(stage_dir / "gallery" / picture.name)
+        if not staged[-1].exists() or staged[-1].read_bytes() != picture.read_bytes():
+            staged[-1].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(picture, staged[-1])
     for old in [p for p in stage_dir.rglob("*") if p.is_file() and p not in staged]:
         old.unlink()
     return staged

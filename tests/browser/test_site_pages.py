@@ -138,3 +138,28 @@ def test_each_your_turn_stub_has_a_collapsed_solution_that_opens(browser, site):
             first.screenshot(path=str(SCREENSHOTS / "site_solution.png"))
         finally:
             context.close()
+
+
+def test_gallery_page_shows_every_figure_with_its_measured_caption(browser, site):
+    """The gallery page as a reader meets it: one loaded picture per figure, each captioned with the
+    numbers of its json, and the chapter pages show their gallery figures too."""
+    from nstlab import gallery
+
+    with sitecheck.serve(site) as base:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/gallery.html")
+            page.wait_for_load_state("networkidle")
+            widths = page.eval_on_selector_all("main img", "imgs => imgs.map(i => i.naturalWidth)")
+            assert len(widths) >= len(gallery.FIGURES) and all(w > 0 for w in widths)
+            text = page.locator("body").inner_text().replace("\u2019", "'")  # Sphinx's smart quotes
+            for name in gallery.FIGURES:
+                entry = gallery.record(name)
+                assert entry["caption"][-60:] in text, f"the caption of {name} is not on the page"
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "site_gallery.png"))
+            page.goto(f"{base}/notebooks/04_layers_and_receptive_fields.html")
+            assert "Gallery, converged" in page.locator("body").inner_text()
+        finally:
+            context.close()
