@@ -254,3 +254,18 @@ def test_api_pages_cover_every_public_module_and_chapter_names_link_to_them():
     assert linked.startswith('{py:obj}`stats.gram(F, normalize="cn") <nstlab.stats.gram>`')
     assert "{py:obj}`decoders.stylize_fast <nstlab.decoders.stylize_fast>`" in linked
     assert "`x.shape`" in linked and "[`stats.gram`](a.md)" in linked and "``stats.gram``" in linked
+
+
+def test_gallery_page_has_every_figure_under_its_chapter_with_its_json_caption():
+    from nstlab import gallery
+
+    text, pictures = build_site.gallery_page(ROOT)
+    assert sorted(p.stem for p in pictures) == sorted(gallery.FIGURES)
+    for name, fig in gallery.FIGURES.items():
+        entry = gallery.record(name)
+        assert f"](gallery/{entry['picture']['file']})" in text
+        assert entry["caption"] in text  # the numbers come from the json
+        chapter_link = text.index(f"## [Chapter {fig.chapter}](notebooks/")
+        assert chapter_link < text.index(f"(gallery-{name})=")
+    for link in {line.split("](", 1)[1].rstrip(")") for line in text.splitlines() if line.startswith("## [")}:
+        assert (ROOT / link).exists(), link

@@ -220,15 +220,17 @@ def gallery_page(root: Path) -> tuple[str, list[Path]]:
         "to its live experiment. The numbers in the captions are measured by the command that made the "
         "figure and read from its json (`gallery/<name>.json`); `make gallery` makes them all again.",
     ]
+    chapters = {p.name[:2]: p.name for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
     pictures, chapter = [], None
     for name, fig in sorted(gallery.FIGURES.items(), key=lambda item: item[1].chapter):
         if fig.chapter != chapter:
             chapter = fig.chapter
-            lines += ["", f"## Chapter {chapter}"]
+            lines += ["", f"## [Chapter {chapter}](notebooks/{chapters[chapter]})"]
         entry = gallery.record(name, folder)
         pictures.append(folder / entry["picture"]["file"])
-        lines += ["", f"({name})=", f"### {fig.claim}", "", f"![{fig.claim}](gallery/{pictures[-1].name})"]
-        lines += ["", gallery.caption(name, folder)]
+        lines += ["", f"(gallery-{name})=", f"### {fig.claim}", ""]
+        lines += [f"![{fig.claim}](gallery/{pictures[-1].name})", ""]
+        lines.append(gallery.caption(name, folder).removeprefix(f"{fig.claim} "))
     return "\n".join(lines) + "\n", pictures
 
 
