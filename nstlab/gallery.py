@@ -397,6 +397,7 @@ def _zoom(img: Tensor, side: int, factor: int = 4) -> Tensor:
     return _enlarge(crop, factor * side)
 
 
+@checked
 def periodic_share(img: Tensor, period: PositiveInt) -> float:
     """Share of the luminance's AC power at the bins of period ``period``, (1/p, 0), (0, 1/p) and (1/p, 1/p)
     (signs included), of the Hann-windowed spectrum (:func:`nstlab.artifacts.spectrum`): the stamp of a
