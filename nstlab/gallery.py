@@ -52,7 +52,8 @@ __all__ = [
     "show",
 ]
 
-GALLERY = Path(__file__).resolve().parent.parent / "gallery"  # the shipped pictures and their json
+GALLERY = Path(__file__).resolve().parent.parent / "gallery"
+"""The folder of the shipped pictures and their json: ``gallery/`` in the course checkout."""
 JPEG_QUALITY = 85
 
 
@@ -642,6 +643,9 @@ FIGURES: dict[str, Figure] = {
         ),
     )
 }
+
+
+"""The gallery's figures by name, in chapter order: one per claim, at least one per chapter 01-11."""
 
 
 # ----------------------------------------------------------------------------------------------------
