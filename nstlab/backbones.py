@@ -28,9 +28,9 @@ from torch import Tensor, nn
 from . import validation
 from . import weights as W
 from .budget import device as default_device
-from .layers import vgg_layers
+from .layers import vgg_layers, vgg_scaled
 from .receptive import receptive_field
-from .validation import NonNegativeInt, TensorSpec, checked
+from .validation import NonNegativeInt, PositiveFloat, TensorSpec, checked
 
 __all__ = [
     "check_unit_range",
@@ -54,10 +54,25 @@ class Backbone(nn.Module):
     """A frozen VGG with named layers. Inputs of ``features`` are images in [0, 1], (B, 3, H, W)."""
 
     @checked
-    def __init__(self, name: str, arch: str, caffe: bool, ceil_mode: bool = False):
+    def __init__(
+        self,
+        name: str,
+        arch: str,
+        caffe: bool,
+        ceil_mode: bool = False,
+        width: PositiveFloat = 1.0,
+        last: str | None = None,
+    ):
+        """``width`` scales every layer's channels (a narrow student of the same shape,
+        :mod:`nstlab.distill`); ``last`` ends the network at that layer."""
         super().__init__()
         self.name, self.arch, self.caffe = name, arch, caffe
-        spec = vgg_layers(arch)
+        spec = vgg_scaled(vgg_layers(arch), width)
+        if last is not None:
+            names = [n for n, *_ in spec]
+            if last not in names:
+                raise ValueError(f"last: unknown layer {last!r} of {arch}; valid names: {', '.join(names)}")
+            spec = spec[: names.index(last) + 1]
         self.layer_names: list[str] = [n for n, *_ in spec]
         self.channels: dict[str, int] = {n: c for n, _, _, c in spec}
         modules: dict[str, nn.Module] = {}

@@ -1,5 +1,6 @@
 """The ``nstlab`` command: ``nstlab stylize ...``, ``nstlab weights fetch|info``,
-``nstlab train-decoder ...``, ``nstlab export-decoder ...`` and ``nstlab gallery``."""
+``nstlab train-decoder ...``, ``nstlab export-decoder ...``, ``nstlab distill ...``,
+``nstlab export-student ...`` and ``nstlab gallery``."""
 
 from __future__ import annotations
 
@@ -196,6 +197,69 @@ def _add_export_decoder(sub) -> None:
     e.set_defaults(func=_export_decoder)
 
 
+def _distill(args: argparse.Namespace) -> int:
+    from .distill import DistillConfig, train_student
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    config = DistillConfig(
+        width=args.width,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        lr=args.lr,
+        lr_decay_steps=args.lr_decay_steps,
+        beta=args.beta,
+        seed=args.seed,
+        checkpoint_every=args.checkpoint_every,
+        content_pool=args.content_pool,
+        content_dir=args.content_dir,
+        hue_jitter=args.hue_jitter,
+    )
+    path = train_student(args.out, config, resume=args.resume)
+    print(f"wrote {path}; loss curve in {args.out}/losses.csv/.png")
+    return 0
+
+
+def _add_distill(sub) -> None:
+    from .distill import DistillConfig
+
+    d = DistillConfig()
+    t = sub.add_parser("distill", help="distil the student encoder and its decoders (Wang et al. 2020)")
+    t.add_argument("--width", type=float, default=d.width, help="share of vgg16-hed's channels")
+    t.add_argument("--steps", type=_count, default=d.steps, help="total steps (--resume continues to it)")
+    t.add_argument("--batch-size", type=_count, default=d.batch_size)
+    t.add_argument("--crop", type=_count, default=d.crop, help="side of the random crops in pixels")
+    t.add_argument("--lr", type=float, default=d.lr)
+    t.add_argument("--lr-decay-steps", type=float, default=d.lr_decay_steps)
+    t.add_argument("--beta", type=float, default=d.beta, help="weight of the linear embedding loss")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--checkpoint-every", type=_count, default=d.checkpoint_every)
+    t.add_argument("--content-pool", default=d.content_pool, choices=CONTENT_POOLS)
+    t.add_argument("--content-dir", default=None, help="a folder of more training pictures")
+    t.add_argument("--hue-jitter", type=float, default=d.hue_jitter)
+    t.add_argument("--threads", type=_count, default=None, help="torch threads (default: torch's)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--out", required=True, help="folder for checkpoint.pt and the loss curve")
+    t.set_defaults(func=_distill)
+
+
+def _export_student(args: argparse.Namespace) -> int:
+    from .distill import export_student
+
+    dest = export_student(args.checkpoint, args.dest, command=args.command)
+    print(f"wrote {dest} and {dest.with_suffix('.json')}")
+    return 0
+
+
+def _add_export_student(sub) -> None:
+    e = sub.add_parser("export-student", help="write a distillation checkpoint as fp16 weights and a json")
+    e.add_argument("checkpoint", help="OUT/checkpoint.pt of distill")
+    e.add_argument("dest", help="the .pt file to write (its .json record goes beside it)")
+    e.add_argument("--command", required=True, help="the exact distill command(s) that produced it")
+    e.set_defaults(func=_export_student)
+
+
 def _gallery(args: argparse.Namespace) -> int:
     from . import gallery
 
@@ -276,6 +340,8 @@ def parser() -> argparse.ArgumentParser:
     w.set_defaults(func=_weights)
     _add_train_decoder(sub)
     _add_export_decoder(sub)
+    _add_distill(sub)
+    _add_export_student(sub)
     _add_gallery(sub)
     return p
 

@@ -564,8 +564,10 @@ def _save_checkpoint(path: Path, run: _Run, config: TrainConfig) -> None:
 
 
 @checked
-def write_loss_curve(history: list[dict[str, float]], folder: Path, plot: bool = True) -> None:
-    """losses.csv (step, total, content, style, pixel, lr, seconds) and, with ``plot``, losses.png."""
+def write_loss_curve(
+    history: list[dict[str, float]], folder: Path, plot: bool = True, keys: Sequence[str] = LOSS_KEYS
+) -> None:
+    """losses.csv (step, the loss ``keys``, lr, seconds) and, with ``plot``, losses.png of the ``keys``."""
     if not history:
         return
     with open(folder / "losses.csv", "w", newline="") as f:
@@ -577,9 +579,9 @@ def write_loss_curve(history: list[dict[str, float]], folder: Path, plot: bool =
     fig = Figure(figsize=(6, 3.5), layout="tight")
     ax = fig.subplots()
     steps = [h["step"] for h in history]
-    for key in LOSS_KEYS:
+    for key in keys:
         ax.semilogy(steps, [h[key] for h in history], label=key, lw=0.8)
-    ax.set(xlabel="step", ylabel="loss", title="decoder training")
+    ax.set(xlabel="step", ylabel="loss", title="training")
     ax.legend()
     fig.savefig(folder / "losses.png", dpi=100)
 

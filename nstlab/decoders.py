@@ -32,6 +32,12 @@ measured numbers; :data:`KINDS`):
   of 24 px: it carries the style's colours and small marks, not its larger strokes; the cascade imposes
   the style's statistics again at ``relu2_1`` and ``relu1_1`` on the picture the previous level decoded.
 
+The fast path runs by default on a distilled student (:class:`Student`, ``distilled-relu3_1.pt``): the
+shape of vgg16-hed up to ``relu3_1`` with :data:`STUDENT_WIDTH` of its channels and its own reconstruction
+decoders, trained by :mod:`nstlab.distill` (collaborative distillation, Wang et al. 2020);
+``encoder="vgg16-hed"`` runs the cascade on the teacher. A style's statistics are kept once computed
+(:func:`style_statistics`).
+
 ``layer="relu4_1"`` is supported by the model and the training (``nstlab train-decoder --layer relu4_1``)
 but not shipped: a fourth level would double the cascade's FLOPs (:func:`transfer_flops`: about 500
 instead of 240 GFLOP at 512 x 512) and its decoder's training did not fit the CPU hours available.
@@ -42,7 +48,9 @@ distances in a seeded random net) and :func:`content_ssim`. ``preserve_color`` t
 
 from __future__ import annotations
 
+import collections
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -57,16 +65,22 @@ from ._features import check_choice
 from .backbones import Backbone, load_backbone
 from .budget import budget
 from .budget import device as default_device
-from .layers import vgg_layers
-from .transforms import ADAIN_EPS, adain, wct
+from .layers import vgg_layers, vgg_scaled
+from .stats import mean_std, moments64
+from .transforms import ADAIN_EPS, adain, adain_to_moments, wct, wct_to_moments
 from .validation import (
     Fraction,
     ImageSide,
     NonNegativeInt,
+    PositiveFloat,
     PositiveInt,
+    TensorSpec,
     check_device,
+    check_finite,
     check_same_shape,
+    check_tensor,
     checked,
+    trusted,
 )
 from .weights import WeightsError, verify
 
@@ -77,6 +91,11 @@ __all__ = [
     "encoder_flops",
     "transfer_flops",
     "weights_path",
+    "STUDENT_WIDTH",
+    "STUDENT_WEIGHTS",
+    "Student",
+    "load_student",
+    "shipped_student",
     "weights_record",
     "load_decoder",
     "check_size",
@@ -87,6 +106,10 @@ __all__ = [
     "decode",
     "check_levels",
     "level_transfer",
+    "networks",
+    "StyleStatistics",
+    "style_statistics",
+    "statistics_target",
     "cascade_transfer",
     "stylize_fast",
     "shipped_decoder",
@@ -105,6 +128,10 @@ __all__ = [
 VARIANTS = ("resize", "transposed")
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 METHODS = ("adain", "wct")
+# The networks of the fast path: the distilled student (:mod:`nstlab.distill`, the default) or the teacher
+# vgg16-hed with its shipped reconstruction decoders.
+ENCODERS = ("distilled", "vgg16-hed")
+STYLE_CACHE_SIZE = 32  # styles whose statistics are kept (per encoder, levels, method and device)
 SHIPPED_LAYER = "relu3_1"
 # What a shipped decoder was trained for: "adain", the pair (resize, transposed) at relu3_1 trained with
 # Huang & Belongie's loss, kept for the checkerboard comparison; "reconstruct", the reconstruction decoders
@@ -136,14 +163,15 @@ def _up_conv(c_in: int, c_out: int, variant: str) -> nn.Module:
 
 
 @checked
-def decoder_spec(layer: str) -> list[tuple[str, int, int, bool]]:
+def decoder_spec(layer: str, width: PositiveFloat = 1.0) -> list[tuple[str, int, int, bool]]:
     """The decoder's convolutions mirroring vgg16 up to ``layer``: (mirrored conv, c_in, c_out, upsample).
 
     Walks the encoder backwards: encoder conv (a -> b) becomes decoder conv (b -> a); a pooling becomes an
-    upsampling merged into the convolution after it.
+    upsampling merged into the convolution after it. ``width`` scales the channels as the encoder's
+    (:func:`nstlab.layers.vgg_scaled`: the decoders of the distilled student).
     """
     check_choice(layer, LAYERS, "layer")
-    spec = vgg_layers("vgg16")
+    spec = vgg_scaled(vgg_layers("vgg16"), width)
     names = [n for n, *_ in spec]
     encoder = spec[: names.index(layer) + 1]
     out, pending_up = [], False
@@ -164,12 +192,12 @@ class Decoder(nn.Module):
     """
 
     @checked
-    def __init__(self, layer: str = SHIPPED_LAYER, variant: str = "resize"):
+    def __init__(self, layer: str = SHIPPED_LAYER, variant: str = "resize", width: PositiveFloat = 1.0):
         super().__init__()
         check_choice(variant, VARIANTS, "variant")
-        self.layer, self.variant = layer, variant
+        self.layer, self.variant, self.width = layer, variant, width
         modules: dict[str, nn.Module] = {}
-        spec = decoder_spec(layer)
+        spec = decoder_spec(layer, width)
         for k, (name, c_in, c_out, up) in enumerate(spec):
             modules[name] = _up_conv(c_in, c_out, variant) if up else _conv(c_in, c_out)
             if k < len(spec) - 1:
@@ -188,13 +216,16 @@ class Decoder(nn.Module):
 
     @checked
     def extra_repr(self) -> str:
-        return f"layer={self.layer!r}, variant={self.variant!r}"
+        return f"layer={self.layer!r}, variant={self.variant!r}, width={self.width}"
 
 
 @checked
-def decoder_flops(layer: str, variant: str, height: ImageSide, width: ImageSide) -> int:
-    """Multiply-adds x 2 of the decoder for an output of height x width (from the layer shapes)."""
-    spec, total = decoder_spec(layer), 0
+def decoder_flops(
+    layer: str, variant: str, height: ImageSide, width: ImageSide, channels: PositiveFloat = 1.0
+) -> int:
+    """Multiply-adds x 2 of the decoder for an output of height x width (from the layer shapes);
+    ``channels`` is the decoder's width (:func:`decoder_spec`)."""
+    spec, total = decoder_spec(layer, channels), 0
     scale = 2 ** sum(up for *_, up in spec)
     h, w = math.ceil(height / scale), math.ceil(width / scale)
     for _, c_in, c_out, up in spec:
@@ -205,11 +236,12 @@ def decoder_flops(layer: str, variant: str, height: ImageSide, width: ImageSide)
 
 
 @checked
-def encoder_flops(layer: str, height: ImageSide, width: ImageSide) -> int:
-    """Multiply-adds x 2 of vgg16 up to ``layer`` for a height x width input (ceil-mode pooling)."""
+def encoder_flops(layer: str, height: ImageSide, width: ImageSide, channels: PositiveFloat = 1.0) -> int:
+    """Multiply-adds x 2 of vgg16 up to ``layer`` for a height x width input (ceil-mode pooling);
+    ``channels`` scales the widths (the distilled student, :func:`nstlab.layers.vgg_scaled`)."""
     check_choice(layer, tuple(name for name, *_ in vgg_layers("vgg16")), "layer")
     total, h, w = 0, height, width
-    for name, kind, c_in, c_out in vgg_layers("vgg16"):
+    for name, kind, c_in, c_out in vgg_scaled(vgg_layers("vgg16"), channels):
         if kind == "conv":
             total += 2 * 9 * c_in * c_out * h * w
         elif kind == "pool":
@@ -226,13 +258,17 @@ def transfer_flops(
     style_size: tuple[int, int],
     levels: Sequence[str] = CASCADE,
     variant: str = "resize",
+    channels: PositiveFloat = 1.0,
+    style_cached: bool = False,
 ) -> int:
     """Convolution FLOPs of :func:`stylize_fast` for a height x width content and a style of ``style_size``
-    (H, W): one style pass to the deepest level (it gives every level's features), then per level one
-    encoder pass of the current image and one decoder pass."""
-    total = encoder_flops(levels[0], *style_size)
+    (H, W): one style pass to the deepest level (it gives every level's features; none when
+    ``style_cached``), then per level one encoder pass of the current image and one decoder pass, at the
+    network width ``channels`` (1 for vgg16-hed, :data:`nstlab.distill.WIDTH` for the student)."""
+    total = 0 if style_cached else encoder_flops(levels[0], *style_size, channels)
     for layer in levels:
-        total += encoder_flops(layer, height, width) + decoder_flops(layer, variant, height, width)
+        total += encoder_flops(layer, height, width, channels)
+        total += decoder_flops(layer, variant, height, width, channels)
     return total
 
 
@@ -321,6 +357,77 @@ def load_decoder(
 
 
 # ----------------------------------------------------------------------------------------------------
+# The distilled student (trained by :mod:`nstlab.distill`)
+# ----------------------------------------------------------------------------------------------------
+
+STUDENT_WIDTH = 0.25
+"""The student's share of vgg16-hed's channels: 16-16-32-32-64 up to ``relu3_1`` instead of 64-64-128-128-256,
+1/16 of the multiply-adds."""
+STUDENT_WEIGHTS = DATA_DIR / "distilled-relu3_1.pt"
+"""The shipped student (encoder, decoders and embeddings, fp16); its record is the ``.json`` beside it."""
+
+
+class Student(nn.Module):
+    """The narrow encoder E (a :class:`~nstlab.backbones.Backbone` of ``width``, up to the deepest level),
+    a decoder g_l per level and the linear embeddings W_l (1x1 convolutions, used only in training)."""
+
+    @checked
+    def __init__(self, width: PositiveFloat = STUDENT_WIDTH, levels: tuple[str, ...] = CASCADE):
+        super().__init__()
+        self.width, self.levels = width, levels
+        self.encoder = Backbone("distilled", "vgg16", caffe=True, ceil_mode=True, width=width, last=levels[0])
+        teacher_channels = Backbone("vgg16", "vgg16", caffe=True, last=levels[0]).channels
+        self.decoders = nn.ModuleDict({k: Decoder(k, "resize", width) for k in levels})
+        self.embeddings = nn.ModuleDict(
+            {k: nn.Conv2d(self.encoder.channels[k], teacher_channels[k], 1) for k in levels}
+        )
+
+    @checked
+    def extra_repr(self) -> str:
+        return f"width={self.width}, levels={self.levels}"
+
+
+@checked
+def load_student(
+    path: str | Path | None = None,
+    device: str | torch.device | None = None,
+    expected_sha256: str | None = None,
+) -> Student:
+    """A frozen student in float32 (eval mode): the shipped one (:data:`STUDENT_WEIGHTS`, verified against the
+    sha256 of its json), or ``path`` (an exported .pt or a training ``checkpoint.pt``)."""
+    if path is None:
+        record = json.loads(STUDENT_WEIGHTS.with_suffix(".json").read_text())
+        path, expected_sha256 = STUDENT_WEIGHTS, record["sha256"]
+        fix = f"pip install --force-reinstall nstlab` (or retrain: `{record['command']}"
+        verify(path, expected_sha256, fix=fix)
+    path = Path(path)
+    if expected_sha256 is not None and path != STUDENT_WEIGHTS:
+        verify(path, expected_sha256, fix="obtain the file again or retrain it with `nstlab distill ...`")
+    if not path.exists():
+        raise WeightsError(f"student weight file {path} is missing")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    width = STUDENT_WIDTH
+    if isinstance(state, dict) and "model" in state and "config" in state:  # a training checkpoint
+        state, width = state["model"], state["config"]["width"]
+    student = Student(width)
+    try:
+        student.load_state_dict({k: v.float() for k, v in state.items()})
+    except (RuntimeError, AttributeError) as e:
+        raise WeightsError(f"{path} does not hold a width-{width} student: {e}") from e
+    student.requires_grad_(False).eval()
+    return student.to(default_device() if device is None else check_device(device))
+
+
+@checked
+@functools.lru_cache(maxsize=4)
+def shipped_student(device: str = "cpu") -> Student:
+    """The shipped student, loaded and verified once per process (:func:`load_student`), its weights in
+    channels-last order: the narrow convolutions then run without reordering their inputs (measured about
+    1.4-1.9x faster on a 2-core CPU, ``benchmarks/README.md``; the same numbers to rounding)."""
+    return load_student(device=device).to(memory_format=torch.channels_last)
+
+
+# ----------------------------------------------------------------------------------------------------
 # Fast transfer: encode, transform, decode
 # ----------------------------------------------------------------------------------------------------
 
@@ -382,6 +489,8 @@ def blend(
     w = check_style_weights(style_weights, len(targets))
     for k, t in enumerate(targets):
         check_same_shape(t, content_features, (f"targets[{k}]", "content_features"))
+    if alpha == 1 and len(targets) == 1:  # the transfer itself: no arithmetic on the feature map
+        return targets[0]
     mixed = sum(wk * t for wk, t in zip(w, targets, strict=True))
     return alpha * mixed + (1 - alpha) * content_features
 
@@ -438,12 +547,76 @@ def level_transfer(
     method: str = "adain",
     alpha: Fraction = 1.0,
     style_weights: Sequence[float] | None = None,
+    backbone: Backbone | None = None,
 ) -> Tensor:
     """One level of the cascade: g_l(alpha sum_k w_k T(f_l(x), f_l(s_k)) + (1 - alpha) f_l(x)), x = ``image``
-    and ``style_features`` the styles' features at the decoder's layer."""
-    fx = encode(image, decoder.layer)
+    and ``style_features`` the styles' features at the decoder's layer; f the ``backbone`` (default
+    vgg16-hed; the distilled student's encoder for its decoders)."""
+    fx = encode(image, decoder.layer, backbone)
     targets = [style_target(fx, fs, method) for fs in style_features]
     return decode(blend(fx, targets, alpha, style_weights), decoder, tuple(image.shape[-2:]))
+
+
+@checked
+def networks(encoder: str, levels: Sequence[str], device: str) -> tuple[Backbone, dict[str, Decoder]]:
+    """(f, {level: g_l}) of the fast path: the distilled student's encoder and decoders
+    (:func:`nstlab.distill.shipped_student`), or vgg16-hed and its shipped reconstruction decoders."""
+    check_choice(encoder, ENCODERS, "encoder")
+    if encoder == "distilled":
+        student = shipped_student(device)
+        return student.encoder, {k: student.decoders[k] for k in levels}
+    backbone = load_backbone("vgg16-hed", device=device)
+    return backbone, {k: shipped_decoder("resize", k, device, kind="reconstruct") for k in levels}
+
+
+class StyleStatistics(NamedTuple):
+    """What a transform needs of a style at one level: its channel means and, for WCT, its population
+    covariance (B, C, 1) and (B, C, C) in float64 (:func:`nstlab.stats.moments64`), for AdaIN its
+    stds (B, C) (:func:`nstlab.stats.mean_std`)."""
+
+    mean: Tensor
+    spread: Tensor
+
+
+_STYLE_CACHE: collections.OrderedDict[tuple, dict[str, StyleStatistics]] = collections.OrderedDict()
+
+
+@checked
+def style_statistics(
+    style: Tensor, backbone: Backbone, levels: Sequence[str], method: str
+) -> dict[str, StyleStatistics]:
+    """{level: the style's statistics for ``method``}, computed once per style picture and kept while the
+    process runs (the :data:`STYLE_CACHE_SIZE` most recent; keyed by the picture's bytes, so an edited
+    picture is summarized again): a style used for many photos costs one encoder pass, and only its
+    statistics are kept, a few kilobytes whatever the picture's size."""
+    check_choice(method, METHODS, "method")
+    levels = list(levels)
+    digest = hashlib.blake2b(style.detach().cpu().contiguous().numpy().tobytes(), digest_size=16).digest()
+    key = (backbone.name, tuple(levels), method, str(style.device), style.dtype, tuple(style.shape), digest)
+    if key in _STYLE_CACHE:
+        _STYLE_CACHE.move_to_end(key)
+        return _STYLE_CACHE[key]
+    with torch.no_grad():
+        feats = backbone.features(style, levels)
+    if method == "wct":
+        summary = {k: StyleStatistics(*moments64(feats[k].flatten(2))) for k in levels}
+    else:
+        summary = {k: StyleStatistics(*mean_std(feats[k], eps=EPS)) for k in levels}
+    _STYLE_CACHE[key] = summary
+    while len(_STYLE_CACHE) > STYLE_CACHE_SIZE:
+        _STYLE_CACHE.popitem(last=False)
+    return summary
+
+
+@checked
+def statistics_target(content_features: Tensor, statistics: StyleStatistics, method: str) -> Tensor:
+    """T(f(c), s) at alpha = 1 from the style's statistics: the same as :func:`style_target` on the
+    style's features (:func:`nstlab.transforms.adain_to_moments`,
+    :func:`nstlab.transforms.wct_to_moments`)."""
+    check_choice(method, METHODS, "method")
+    if method == "adain":
+        return adain_to_moments(content_features, *statistics, eps=EPS)
+    return wct_to_moments(content_features, *statistics, eps=EPS)
 
 
 @checked
@@ -451,24 +624,29 @@ def cascade_transfer(
     image: Tensor,
     styles: Sequence[Tensor],
     levels: Sequence[str] = CASCADE,
-    method: str = "adain",
+    method: str = "wct",
     alpha: Fraction = 1.0,
     style_weights: Sequence[float] | None = None,
+    encoder: str = "distilled",
 ) -> Tensor:
     """The multi-level coarse-to-fine transfer of Li et al. 2017 (Universal Style Transfer, sec. 3.2,
     "multi-level coarse-to-fine stylization"): x_0 = c, x_l = g_l(T(f_l(x_{l-1}), f_l(s))) for the
     ``levels`` from the deepest to the shallowest, each with its shipped reconstruction decoder. The deep
     level moves the large structures and the colours; each shallower level re-imposes the style's
     statistics on finer structures the previous decoder blurred (its receptive field: relu3_1 24 px,
-    relu2_1 10 px, relu1_1 3 px)."""
+    relu2_1 10 px, relu1_1 3 px). ``encoder``: the networks of :func:`networks`, the distilled student
+    (default) or vgg16-hed."""
     levels = check_levels(levels)
-    device = image.device
-    backbone = load_backbone("vgg16-hed", device=device)
-    with torch.no_grad():
-        style_feats = [backbone.features(s, levels) for s in styles]
-    for layer in levels:
-        decoder = shipped_decoder("resize", layer, str(device), kind="reconstruct")
-        image = level_transfer(image, [f[layer] for f in style_feats], decoder, method, alpha, style_weights)
+    for k, x in enumerate((image, *styles)):
+        check_tensor(x, "image" if k == 0 else f"styles[{k - 1}]", TensorSpec(image=True, unit=True))
+    backbone, decs = networks(encoder, levels, str(image.device))
+    with trusted():  # the pictures are checked above, and every later tensor is made from them
+        summaries = [style_statistics(s, backbone, levels, method) for s in styles]
+        for layer in levels:
+            fx = encode(image, layer, backbone)
+            targets = [statistics_target(fx, summary[layer], method) for summary in summaries]
+            image = decode(blend(fx, targets, alpha, style_weights), decs[layer], tuple(image.shape[-2:]))
+    check_finite(image, "the cascade's output")
     return image
 
 
@@ -476,7 +654,7 @@ def cascade_transfer(
 def stylize_fast(
     content: images.ImageSource,
     style: images.ImageSource | Sequence[images.ImageSource],
-    method: str = "adain",
+    method: str | None = None,
     alpha: Fraction = 1.0,
     preserve_color: str | None = None,
     style_weights: Sequence[float] | None = None,
@@ -484,26 +662,36 @@ def stylize_fast(
     decoder: Decoder | None = None,
     size: ImageSide | None = None,
     levels: Sequence[str] | None = None,
+    encoder: str | None = None,
 ) -> Tensor:
     """Feed-forward style transfer: out = g(alpha sum_k w_k T(f(c), f(s_k)) + (1 - alpha) f(c)), at one
     layer or at every level of the coarse-to-fine cascade (the default).
 
     ``content`` and ``style`` are anything :func:`nstlab.images.load` takes (``size`` resizes the long
     side); ``style`` may be a list of styles mixed with ``style_weights`` (>= 0, sum 1; default equal).
-    ``method`` "adain" or "wct", applied at every level. Without ``decoder``: the coarse-to-fine cascade
+    ``method`` "wct" or "adain", applied at every level; by default "wct" for the cascade (the full
+    covariance: the style's texture, not only each channel's scale) and "adain" for a one-level ``decoder``
+    (what the adain pair was trained for). Without ``decoder``: the coarse-to-fine cascade
     (:func:`cascade_transfer`) over ``levels`` (default :data:`CASCADE`, relu3_1 -> relu2_1 -> relu1_1)
-    with the shipped reconstruction decoders. With ``decoder`` (and no ``levels``): one level, that
-    decoder at its layer (e.g. the adain pair of the checkerboard comparison).
+    on the networks of ``encoder``: ``"distilled"`` (the default: the narrow student of
+    :mod:`nstlab.distill` and its decoders) or ``"vgg16-hed"`` (the teacher and its shipped reconstruction
+    decoders). With ``decoder`` (and no ``levels``): one level, that vgg16-hed decoder at its layer (e.g.
+    the adain pair of the checkerboard comparison).
     ``preserve_color`` is one of the modes of :mod:`nstlab.color`, the same as in
     :func:`nstlab.optimize.stylize`: None, ``"luminance"`` (transfer on the luminance, keep the content's
     colours exactly) or ``"moments"`` (each style first takes the content's colour mean and covariance,
     so only the texture is transferred; Gatys et al. 2017 sec. 5, Huang & Belongie sec. 7). Returns
     (1, 3, H, W) in [0, 1].
     """
+    method = method or ("adain" if decoder is not None else "wct")
     check_choice(method, METHODS, "method")
     color.check_mode(preserve_color)
     if decoder is not None and levels is not None:
         raise ValueError("give either decoder= (one level) or levels= (the cascade of shipped decoders)")
+    if decoder is not None and encoder not in (None, "vgg16-hed"):
+        raise ValueError(f"decoder= is a vgg16-hed decoder: it cannot decode {encoder!r} features")
+    if encoder is not None:
+        check_choice(encoder, ENCODERS, "encoder")
     levels = check_levels(CASCADE if levels is None else levels) if decoder is None else None
     weights = check_style_weights(style_weights, len(_as_list(style)))
     device = next(decoder.parameters()).device if decoder is not None else default_device()
@@ -515,7 +703,7 @@ def stylize_fast(
     s_imgs = color.styles_in(c, s_imgs, preserve_color)
     x = color.content_in(c, preserve_color)
     if decoder is None:
-        out = cascade_transfer(x, s_imgs, levels, method, alpha, weights)
+        out = cascade_transfer(x, s_imgs, levels, method, alpha, weights, encoder or "distilled")
     else:
         out = level_transfer(x, [encode(s, decoder.layer) for s in s_imgs], decoder, method, alpha, weights)
     return color.output(out, c, preserve_color)

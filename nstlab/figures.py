@@ -32,6 +32,7 @@ __all__ = [
     "wct_rank_one",
     "receptive_field_schematic",
     "nst_pipeline",
+    "distillation",
 ]
 
 Points = Annotated[int, Range(3, meaning="points of a 2-D cloud: a covariance needs several")]
@@ -453,4 +454,47 @@ def nst_pipeline(
     slabs = _pipeline_vgg16(ax, 4.5, 4.6)
     _pipeline_losses(ax, slabs, list(content_layers), list(style_layers))
     _pipeline_loops(ax)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# What the distilled student learns (chapter 10)
+# ----------------------------------------------------------------------------------------------------
+
+
+@checked
+def distillation(img: ImageTensor, channels: Annotated[int, Range(1, 6)] = 2) -> CodeFigure:
+    """The teacher's feature maps beside the student's, mapped by the trained linear embedding W_l
+    (:mod:`nstlab.distill`): per level (rows), for the teacher's ``channels`` channels of largest variance
+    on ``img``, F_l(img) and (W_l E_l(img)), drawn on the same colour scale. The row titles give the channel
+    counts and R^2 = 1 - ||F - W E||^2 / ||F - mean F||^2 of the trained W over all channels."""
+    from .backbones import load_backbone
+    from .decoders import shipped_student
+
+    student, teacher = shipped_student("cpu"), load_backbone("vgg16-hed", device="cpu")
+    levels = list(student.levels)
+    img = img.to("cpu")
+    with torch.no_grad():
+        f_t, f_s = teacher.features(img, levels), student.encoder.features(img, levels)
+    fig = CodeFigure(figsize=(2.3 * (2 * channels + 1), 2.4 * len(levels)), layout="constrained")
+    axes = fig.subplots(len(levels), 2 * channels + 1, squeeze=False)
+    for row, k in zip(axes, levels, strict=True):
+        with torch.no_grad():
+            mapped = student.embeddings[k](f_s[k])[0]
+        target = f_t[k][0]
+        r2 = 1 - float(
+            (target - mapped).pow(2).sum() / (target - target.mean((1, 2), keepdim=True)).pow(2).sum()
+        )
+        row[0].imshow(img[0].permute(1, 2, 0).clamp(0, 1).numpy())
+        row[0].set_title(
+            f"{k}: {f_s[k].shape[1]} -> {target.shape[0]} channels\nR\u00b2 = {r2:.2f}", fontsize=9
+        )
+        for j, ch in enumerate(target.flatten(1).var(1).argsort(descending=True)[:channels].tolist()):
+            hi = float(target[ch].max())
+            for col, (pic, who) in enumerate(((target[ch], "teacher F"), (mapped[ch], "student W E"))):
+                ax = row[1 + 2 * j + col]
+                ax.imshow(pic.numpy(), cmap="magma", vmin=0, vmax=hi)
+                ax.set_title(f"{who}, channel {ch}", fontsize=9)
+        for ax in row:
+            ax.set_axis_off()
     return fig

@@ -16,6 +16,7 @@ from .validation import checked
 
 __all__ = [
     "vgg_layers",
+    "vgg_scaled",
     "layer_weights",
 ]
 
@@ -35,6 +36,16 @@ def vgg_layers(arch: str) -> list[tuple[str, str, int, int]]:
             c_in = width
         layers.append((f"pool{b}", "pool", width, width))
     return layers
+
+
+@checked
+def vgg_scaled(spec: list[tuple[str, str, int, int]], width: float) -> list[tuple[str, str, int, int]]:
+    """A layer table with every channel count but the image's 3 multiplied by ``width`` (rounded, >= 1):
+    the same network, narrower (a distilled student, :mod:`nstlab.distill`)."""
+    if not 0 < width <= 1:
+        raise ValueError(f"width must be in (0, 1] (a share of the channels), got {width}")
+    scale = lambda c: c if c == 3 else max(1, round(c * width))  # noqa: E731
+    return [(name, kind, scale(c_in), scale(c_out)) for name, kind, c_in, c_out in spec]
 
 
 @checked

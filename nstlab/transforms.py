@@ -20,6 +20,7 @@ from .validation import AnyTensor, Fraction, checked
 __all__ = [
     "adain",
     "adain_to_moments",
+    "wct_to_moments",
     "EntropyChange",
     "adain_entropy_change",
     "instance_norm",
@@ -433,6 +434,27 @@ def wct(
     Mc, Ms = _content_style(content, style, min_positions=2)
     T = _wct_map(Mc, Ms, eps, rank_tol, method, subspace)
     return like_input(_blend(_apply(T, Mc), Mc, alpha), content)
+
+
+@checked
+def wct_to_moments(content: Tensor, style_mean: Tensor, style_cov: Tensor, eps: float = 1e-5) -> Tensor:
+    """WCT with the style given by its statistics: (P S_s P)^{1/2} S_c^{-1/2} (x - mu_c) + mu_s, the map of
+    :func:`wct` (``subspace="content"``, ``rank_tol=None``) for when only the style's mean
+    ``style_mean`` (B, C, 1) and population covariance ``style_cov`` (B, C, C) are known, as
+    :func:`nstlab.stats.moments64` returns them: a style used for many pictures is summarized once
+    (:func:`nstlab.decoders.style_statistics`).
+    """
+    check_eps(eps)
+    Mc, _ = as_matrices(content, "content", min_positions=2)
+    C = Mc.shape[-2]
+    if style_mean.shape[-2:] != (C, 1) or style_cov.shape[-2:] != (C, C):
+        raise ValueError(
+            f"style statistics for C = {C} channels must be a (B, {C}, 1) mean and a (B, {C}, {C}) "
+            f"covariance, got {tuple(style_mean.shape)} and {tuple(style_cov.shape)}; use stats.moments64"
+        )
+    W, E, keep, mu_c = _whitening_matrix(Mc, eps, None, "eigh")
+    T = AffineMap(coloring_matrix(E, keep, style_cov.to(torch.float64)) @ W, mu_c, style_mean)
+    return like_input(_apply(T, Mc), content)
 
 
 @checked

@@ -25,6 +25,8 @@ function's body checks, with the same kind of message.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import inspect
 import math
@@ -32,7 +34,7 @@ import numbers
 import os
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
@@ -42,6 +44,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "trusted",
     "AnyTensor",
     "Correlation",
     "Fraction",
@@ -201,8 +204,26 @@ def check_image_shape(img: Tensor, name: str) -> None:
         raise ValueError(f"{name} has no pixels (shape {tuple(img.shape)}); an image needs B, H, W >= 1")
 
 
+_TRUSTED: contextvars.ContextVar[bool] = contextvars.ContextVar("nstlab_trusted", default=False)
+
+
+@contextlib.contextmanager
+def trusted() -> Iterator[None]:
+    """Within: the scans of values (:func:`check_finite`, :func:`check_unit_range`) are skipped; types,
+    shapes and dtypes are still checked. For the library's inner loops, on tensors it made itself from
+    inputs checked once at the entry (a cascade of feed-forward passes), where the same scans would
+    otherwise run on every intermediate feature map."""
+    token = _TRUSTED.set(True)
+    try:
+        yield
+    finally:
+        _TRUSTED.reset(token)
+
+
 def check_unit_range(img: Tensor, name: str) -> None:
     """Values in [0, 1]; 0-255 values and normalized (negative) values each get their fix."""
+    if _TRUSTED.get():
+        return
     lo, hi = (float(v) for v in torch.aminmax(img.detach()))
     if lo >= 0 and hi <= 1:
         return
@@ -214,7 +235,9 @@ def check_finite(x: Tensor, name: str) -> None:
     """Raise ValueError if ``x`` holds NaN or inf (on a detached view, no graph). One reduction, min and max,
     which NaN and inf both reach, decides; only a bad tensor is scanned again to count."""
     x = x.detach()
-    if x.numel() == 0 or x.dtype == torch.bool or not (x.is_floating_point() or x.is_complex()):
+    if _TRUSTED.get() or x.numel() == 0 or x.dtype == torch.bool:
+        return
+    if not (x.is_floating_point() or x.is_complex()):
         return
     lo, hi = torch.aminmax(x.abs() if x.is_complex() else x)
     if not (math.isfinite(lo) and math.isfinite(hi)):

@@ -104,6 +104,20 @@ def test_adain_to_moments_is_adain_with_the_style_statistics():
         transforms.adain_to_moments(content, mu_s[:4], sd_s)
 
 
+def test_wct_to_moments_is_wct_with_the_style_statistics_and_gives_the_style_covariance():
+    content, style = rand(1, 5, 9, 9, seed=62), rand(1, 5, 8, 10, seed=63).pow(3)
+    mu_s, cov_s = stats.moments64(style.flatten(2))
+    out = transforms.wct_to_moments(content, mu_s, cov_s, eps=1e-12)
+    torch.testing.assert_close(out, transforms.wct(content, style, eps=1e-12))
+    # the closed form: the output has the style's mean and covariance (numpy, float64)
+    o = out.flatten(2)[0].numpy()
+    s = style.flatten(2)[0].numpy()
+    np.testing.assert_allclose(np.cov(o, bias=True), np.cov(s, bias=True), atol=1e-8)
+    np.testing.assert_allclose(o.mean(1), s.mean(1), atol=1e-10)
+    with pytest.raises(ValueError, match=r"\(B, 5, 1\) mean and a \(B, 5, 5\)"):
+        transforms.wct_to_moments(content, mu_s[:, :4], cov_s)
+
+
 def test_adain_entropy_change_measured_equals_exact():
     content = rand(1, 4, 16, 16, seed=15) * torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64).view(
         1, 4, 1, 1

@@ -27,13 +27,14 @@ class FastTransferDemo:
 
     out = g(alpha sum_k w_k T(f(c), f(s_k)) + (1 - alpha) f(c)), T = AdaIN or WCT (Huang & Belongie 2017,
     sec. 7: content-style trade-off and style interpolation), at every level of the coarse-to-fine cascade
-    of shipped reconstruction decoders (:func:`nstlab.decoders.cascade_transfer`), or at the one layer of
-    ``decoder`` when one is given. The encoder runs once per image and resolution at construction; the
-    per-style targets of the first level are computed once per method; a slider move is then a weighted
-    sum of cached feature maps and one decoder pass, plus, for the cascade, one encoder, transform and
-    decoder pass per finer level. ``size`` is the long side of the full picture, ``preview`` that of the
-    quick one shown with ``preview=True`` (for a slider that is still moving). One or two styles; with
-    two, ``mix`` is the weight of the second (w = (1 - mix, mix)).
+    on the networks of ``encoder`` (:func:`nstlab.decoders.cascade_transfer`: the distilled student by
+    default, or ``"vgg16-hed"``), or at the one layer of the vgg16-hed ``decoder`` when one is given. The
+    encoder runs once per image and resolution at construction; the per-style targets of the first level
+    are computed once per method; a slider move is then a weighted sum of cached feature maps and one
+    decoder pass, plus, for the cascade, one encoder, transform and decoder pass per finer level.
+    ``size`` is the long side of the full picture, ``preview`` that of the quick one shown with
+    ``preview=True`` (for a slider that is still moving). One or two styles; with two, ``mix`` is the
+    weight of the second (w = (1 - mix, mix)).
     """
 
     @checked
@@ -44,29 +45,33 @@ class FastTransferDemo:
         decoder: decoders.Decoder | None = None,
         size: ImageSide = 256,
         preview: ImageSide = 128,
+        encoder: str = "distilled",
     ):
         styles = list(style) if isinstance(style, list | tuple) else [style]
         if not 1 <= len(styles) <= 2:
             raise ValueError(f"FastTransferDemo takes one or two styles, got {len(styles)}")
         self.levels = decoders.CASCADE if decoder is None else (decoder.layer,)
-        self.decoders = (
-            [decoders.shipped_decoder("resize", layer, "cpu", kind="reconstruct") for layer in self.levels]
-            if decoder is None
-            else [decoder]
-        )
+        if decoder is None:
+            self.net, decs = decoders.networks(encoder, self.levels, "cpu")
+            self.decoders = [decs[layer] for layer in self.levels]
+        else:
+            self.net, self.decoders = (
+                load_backbone("vgg16-hed", device=next(decoder.parameters()).device),
+                [decoder],
+            )
         self.decoder = self.decoders[0]
         device = next(self.decoder.parameters()).device
         self.n_styles, self._targets, self._canvases = len(styles), {}, {}
         self.content, self.styles, self.features, self.style_features = {}, {}, {}, {}
-        net = load_backbone("vgg16-hed", device=device)
         for res in dict.fromkeys((size, preview)):
             c = images.load(content, size=res).to(device)
             s = [images.load(x, size=res).to(device) for x in styles]
             self.content[res], self.styles[res] = c, s
             with torch.no_grad():
-                self.style_features[res] = [net.features(x, self.levels) for x in s]
+                self.style_features[res] = [self.net.features(x, self.levels) for x in s]
             first = self.levels[0]
-            self.features[res] = (decoders.encode(c, first), [f[first] for f in self.style_features[res]])
+            fc = decoders.encode(c, first, self.net)
+            self.features[res] = (fc, [f[first] for f in self.style_features[res]])
         self.size, self.preview = size, preview
 
     @checked
@@ -99,7 +104,7 @@ class FastTransferDemo:
         out = decoders.decode(t, self.decoder, size)
         for layer, decoder in zip(self.levels[1:], self.decoders[1:], strict=True):
             fs = [f[layer] for f in self.style_features[res]]
-            out = decoders.level_transfer(out, fs, decoder, method, alpha, weights)
+            out = decoders.level_transfer(out, fs, decoder, method, alpha, weights, self.net)
         return t, out
 
     @checked
