@@ -5,18 +5,21 @@ reconstruction decoder per cascade level, trained together on
 
     L = sum_l ||g_l(E_l(x)) - x||^2  +  beta sum_l ||W_l E_l(x) - F_l(x)||^2 / ||F_l(x)||^2,
 
-squared norms as means over entries, l over the cascade's levels, E_l the student's features, F_l the frozen
-teacher's (vgg16-hed) and W_l a learned 1x1 convolution from the student's C_s channels to the teacher's
-C_t: the linear embedding loss of Wang et al. (sec. 3.3). The first term makes g_l invert E_l (the
-reconstruction decoders of Li et al. 2017, "Universal Style Transfer via Feature Transforms", one per level
-of the cascade); the second makes the teacher's features a linear image of the student's, so the student
-keeps what the teacher encodes rather than whatever is easiest to decode.
+squared norms as means over entries, l over the cascade's levels, E_l the student's features, F_l the
+frozen teacher's (vgg16-hed) and W_l a learned 1x1 convolution from the student's C_s channels to the
+teacher's C_t: the linear embedding loss of Wang et al., here normalized per level. Wang et al. decode
+W E(x) with the teacher's frozen decoder and train small decoders afterwards; here each level's decoder
+is trained with the student from the start. The first term makes g_l invert E_l (the reconstruction
+decoders of Li et al. 2017, "Universal Style Transfer via Feature Transforms", one per level of the
+cascade); the second makes the teacher's features a linear image of the student's, so the student keeps
+what the teacher encodes rather than whatever is easiest to decode.
 
-Why a linear embedding is enough for WCT and AdaIN: they act on feature statistics, and if F = W E then
-mean(F) = W mean(E) and cov(F) = W cov(E) W^T. WCT gives E(c) the style's mean and covariance in the
-student's space, so W E(c) then has W cov(E(s)) W^T = cov(F(s)): the style statistics of the teacher's
-space, reached in C_s instead of C_t dimensions. AdaIN matches per-channel moments; W mixes channels, so
-for AdaIN the match carries over only approximately.
+Why a linear embedding is enough for WCT (and, for AdaIN, the means): they act on feature statistics,
+and if F = W E + b then mean(F) = W mean(E) + b and cov(F) = W cov(E) W^T. WCT gives E(c) the style's
+mean and covariance in the student's space, so W E(c) then has W cov(E(s)) W^T = cov(F(s)): the style
+statistics of the teacher's space, reached in C_s instead of C_t dimensions, up to the part of F outside
+W's range (W cov(E) W^T has rank <= C_s). AdaIN matches per-channel moments; the means carry over
+exactly, but W mixes channels, so the teacher's per-channel stds are matched only approximately.
 
 Training is resumable (the checkpoint holds the models, the optimizer and the random generator, as
 :func:`nstlab.decoder_training.train_decoder`'s) and shows progress; :func:`export_student` writes a run
