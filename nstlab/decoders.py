@@ -376,7 +376,7 @@ class Student(nn.Module):
         super().__init__()
         self.width, self.levels = width, levels
         self.encoder = Backbone("distilled", "vgg16", caffe=True, ceil_mode=True, width=width, last=levels[0])
-        teacher_channels = Backbone("vgg16", "vgg16", caffe=True, last=levels[0]).channels
+        teacher_channels = {name: c_out for name, _, _, c_out in vgg_layers("vgg16")}
         self.decoders = nn.ModuleDict({k: Decoder(k, "resize", width) for k in levels})
         self.embeddings = nn.ModuleDict(
             {k: nn.Conv2d(self.encoder.channels[k], teacher_channels[k], 1) for k in levels}
